@@ -1,0 +1,108 @@
+"""lininv: theory and numerics for linear invertible priors in inverse problems.
+
+The linear Gaussian case of Asim, Daniels, Leong, Ahmed, Hand, "Invertible generative models for
+inverse problems: mitigating representation error and dataset bias" (ICML 2020), in closed form,
+with its error bounds checked and sharpened. The mathematics is in ``docs`` (THEORY.md).
+
+API index
+---------
+Priors
+    LinearInvertiblePrior   x = mu + G z, G invertible: log_prob, sample, fit, ...
+    LowRankPrior            x = mu + G_k z, rank k < n: the linear analogue of a GAN
+Measurements
+    gaussian_measurements   A with i.i.d. N(0, 1/m) entries
+    mask_measurements       row subset of the identity (inpainting)
+Estimators
+    mle                     argmax p_G(x) s.t. A x = y
+    map_estimate            posterior mean under Gaussian noise
+    latent_ridge            min_z ||A G z - y||^2 + gamma ||z||^2
+    latent_gradient_descent gradient descent in z from an initial point (LatentDescent)
+    gradient_descent_limit  its limit z_hat + (I - P) z_init
+    denoise                 the poster's latent and signal denoising formulations
+Exact errors for a given A
+    conditional_error       E ||x_hat - x0||^2 over x0 and noise (posterior covariance trace)
+    signal_error            ||x_hat - x0||^2 for fixed signals (out of distribution)
+    denoising_error         expected error of the linear denoiser
+    optimal_denoising_gamma the gamma minimising it
+Theory (functions of the singular values s)
+    lower_bound             sum_{i>m} s_i^2 (Eckart-Young)
+    paper_upper_bound       m sum_{i>m-2} s_i^2 (the poster's theorem)
+    hmt_upper_bound         optimised Halko-Martinsson-Tropp bound (HMTBound)
+    predicted_error         deterministic equivalent lambda m (and its noisy form)
+    degrees_of_freedom      df(lambda) = sum s_i^2 / (s_i^2 + lambda)
+    exact_error_m1          exact E(1) by quadrature
+
+Submodules
+    lininv.strategies       hypothesis strategies for property-testing new bounds
+"""
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from lininv._errors import (
+    conditional_error,
+    denoising_error,
+    optimal_denoising_gamma,
+    signal_error,
+)
+from lininv._estimators import (
+    LatentDescent,
+    denoise,
+    gradient_descent_limit,
+    latent_gradient_descent,
+    latent_ridge,
+    map_estimate,
+    mle,
+)
+from lininv._low_rank import LowRankPrior
+from lininv._measurements import gaussian_measurements, mask_measurements
+from lininv._prior import LinearInvertiblePrior
+from lininv._theory import (
+    HMTBound,
+    degrees_of_freedom,
+    exact_error_m1,
+    hmt_upper_bound,
+    lower_bound,
+    paper_upper_bound,
+    predicted_error,
+)
+
+try:
+    __version__ = version("lininv")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "LinearInvertiblePrior",
+    "LowRankPrior",
+    "gaussian_measurements",
+    "mask_measurements",
+    "mle",
+    "map_estimate",
+    "latent_ridge",
+    "latent_gradient_descent",
+    "gradient_descent_limit",
+    "LatentDescent",
+    "denoise",
+    "conditional_error",
+    "signal_error",
+    "denoising_error",
+    "optimal_denoising_gamma",
+    "lower_bound",
+    "paper_upper_bound",
+    "hmt_upper_bound",
+    "HMTBound",
+    "predicted_error",
+    "degrees_of_freedom",
+    "exact_error_m1",
+]
+
+# Public submodules loaded on first access (strategies needs the test extra's hypothesis).
+_LAZY_SUBMODULES = ("strategies",)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return import_module(f"lininv.{name}")
+    raise AttributeError(f"module 'lininv' has no attribute {name!r}")
