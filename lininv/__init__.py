@@ -34,6 +34,9 @@ Theory (functions of the singular values s)
 
 Submodules
     lininv.strategies       hypothesis strategies for property-testing new bounds
+    lininv.flows            a small RealNVP normalizing flow in numpy
+    lininv.plotting         figures (ax=None, returns the Axes)
+    lininv.bridge           flow recovery beside the linear theory; the paper in miniature
 """
 
 from importlib import import_module
@@ -99,7 +102,7 @@ __all__ = [
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).
-_LAZY_SUBMODULES = ("strategies",)
+_LAZY_SUBMODULES = ("strategies", "flows", "plotting", "bridge")
 
 
 def __getattr__(name: str) -> Any:
