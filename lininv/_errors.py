@@ -89,7 +89,9 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
     return float(np.sum(SZ2[r:]) + np.sum(SZ2[:r] * (sigma2 / (d**2 + sigma2))))
 
 
-def signal_error(prior: LinearInvertiblePrior | LowRankPrior, A: Any, x0: Any) -> np.ndarray | float:
+def signal_error(
+    prior: LinearInvertiblePrior | LowRankPrior, A: Any, x0: Any
+) -> np.ndarray | float:
     r"""Noiseless recovery error :math:`\|\hat x(A x_0) - x_0\|^2` for fixed signals ``x0``.
 
     For the invertible prior, :math:`\hat x - x_0 = -C Z_\perp Z_\perp^T C^{-1}(x_0 - \mu)` with

@@ -45,7 +45,9 @@ Prior = LinearInvertiblePrior | LowRankPrior
 
 def check_prior(prior: Any, *, low_rank: bool = True) -> Prior:
     """Check that ``prior`` is a prior object this module knows."""
-    kinds: tuple[type, ...] = (LinearInvertiblePrior, LowRankPrior) if low_rank else (LinearInvertiblePrior,)
+    kinds: tuple[type, ...] = (
+        (LinearInvertiblePrior, LowRankPrior) if low_rank else (LinearInvertiblePrior,)
+    )
     if not isinstance(prior, kinds):
         names = " or ".join(k.__name__ for k in kinds)
         raise TypeError(f"prior must be a {names}; got {describe(prior)}")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from lininv._prior import LinearInvertiblePrior, _mean
-from lininv._validation import as_matrix, as_vector_or_batch, check_int, check_real, check_rng
+from lininv._validation import as_matrix, as_vector_or_batch, check_int, check_rng
 
 __all__ = ["LowRankPrior"]
 
@@ -38,7 +38,9 @@ class LowRankPrior:
         G = as_matrix("G", G)
         n, k = G.shape
         if k >= n:
-            raise ValueError(f"G must have shape (n, k) with k < n for a rank-k generator; got {G.shape}")
+            raise ValueError(
+                f"G must have shape (n, k) with k < n for a rank-k generator; got {G.shape}"
+            )
         U, s, Vt = np.linalg.svd(G, full_matrices=False)
         if s[-1] <= s[0] * n * np.finfo(float).eps:
             raise ValueError(
@@ -64,7 +66,9 @@ class LowRankPrior:
         mu = X.mean(axis=0)
         _, d, Rt = np.linalg.svd(X - mu, full_matrices=False)
         if d.size < k or d[k - 1] <= d[0] * X.shape[1] * np.finfo(float).eps:
-            raise ValueError(f"X spans fewer than k = {k} directions; cannot fit a rank-{k} generator")
+            raise ValueError(
+                f"X spans fewer than k = {k} directions; cannot fit a rank-{k} generator"
+            )
         return cls(Rt[:k].T * (d[:k] / np.sqrt(X.shape[0])), mean=mu)
 
     @property
@@ -132,7 +136,9 @@ class LowRankPrior:
         if not isinstance(prior, LinearInvertiblePrior):
             raise TypeError(f"prior must be a LinearInvertiblePrior; got {type(prior).__name__}")
         if prior.n != self.n:
-            raise ValueError(f"prior must have n = {self.n} to match the generator; got n = {prior.n}")
+            raise ValueError(
+                f"prior must have n = {self.n} to match the generator; got n = {prior.n}"
+            )
         C = prior.factor
         resid = C - self._U @ (self._U.T @ C)
         return float(np.sum(resid * resid) + self.representation_error(prior.mean))

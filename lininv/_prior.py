@@ -169,9 +169,7 @@ class LinearInvertiblePrior:
             raise ValueError(f"Sigma must be symmetric; got max |Sigma - Sigma.T| = {asym:.3g}")
         w, U = np.linalg.eigh(0.5 * (Sigma + Sigma.T))
         if w[0] <= 0.0:
-            raise ValueError(
-                f"Sigma must be positive definite; got smallest eigenvalue {w[0]:.3g}"
-            )
+            raise ValueError(f"Sigma must be positive definite; got smallest eigenvalue {w[0]:.3g}")
         order = np.argsort(w)[::-1]
         return cls._from_factors(U[:, order], np.sqrt(w[order]), np.eye(n), _mean(mean, n))
 

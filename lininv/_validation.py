@@ -46,8 +46,7 @@ def _as_real_array(name: str, value: Any) -> np.ndarray:
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     ):
         raise TypeError(
-            f"{name} must be a real numeric array (integer or float dtype); "
-            f"got dtype {arr.dtype}"
+            f"{name} must be a real numeric array (integer or float dtype); got dtype {arr.dtype}"
         )
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
@@ -79,7 +78,9 @@ def as_matrix(
     arr = _as_real_array(name, value)
     want = "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape {want}{shape_hint}; got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a 2-D array of shape {want}{shape_hint}; got shape {arr.shape}"
+        )
     for axis, dim in enumerate(shape):
         if dim is not None and arr.shape[axis] != dim:
             raise ValueError(f"{name} must have shape {want}{shape_hint}; got {arr.shape}")
@@ -105,7 +106,9 @@ def as_spectrum(name: str, value: Any) -> np.ndarray:
     """
     arr = _as_real_array(name, value)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of singular values; got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty 1-D array of singular values; got shape {arr.shape}"
+        )
     if np.any(arr <= 0):
         raise ValueError(
             f"{name} must be strictly positive (an invertible G); got minimum {arr.min():.3g}"
@@ -152,7 +155,9 @@ def check_real(
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     """Validate that ``value`` is one of the strings in ``choices``."""
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {describe(value)}")
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {describe(value)}"
+        )
     return value
 
 
