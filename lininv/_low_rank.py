@@ -41,6 +41,7 @@ class LowRankPrior:
             raise ValueError(
                 f"G must have shape (n, k) with k < n for a rank-k generator; got {G.shape}"
             )
+        mean = _mean(mean, n)
         U, s, Vt = np.linalg.svd(G, full_matrices=False)
         if s[-1] <= s[0] * n * np.finfo(float).eps:
             raise ValueError(
@@ -48,7 +49,7 @@ class LowRankPrior:
             )
         self._G = G
         self._U, self._s, self._Vt = U, s, Vt
-        self._mean = _mean(mean, n)
+        self._mean = mean
 
     @classmethod
     def from_prior(cls, prior: LinearInvertiblePrior, k: int) -> LowRankPrior:

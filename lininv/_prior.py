@@ -90,6 +90,7 @@ class LinearInvertiblePrior:
         n = G.shape[0]
         if G.shape != (n, n):
             raise ValueError(f"G must be a square matrix of shape (n, n); got {G.shape}")
+        mean = _mean(mean, n)
         U, s, Vt = np.linalg.svd(G)
         # A singular matrix rounds to s_min ~ eps * s_max; anything at or below n * eps * s_max is
         # numerically singular (condition numbers up to ~1e13 at n = 64 are accepted).
@@ -98,7 +99,7 @@ class LinearInvertiblePrior:
                 "G must be invertible; got smallest singular value "
                 f"{s[-1]:.3g} against largest {s[0]:.3g}"
             )
-        self._set(U, s, Vt, _mean(mean, n), G=G)
+        self._set(U, s, Vt, mean, G=G)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -163,6 +164,7 @@ class LinearInvertiblePrior:
         n = Sigma.shape[0]
         if Sigma.shape != (n, n):
             raise ValueError(f"Sigma must be a square matrix of shape (n, n); got {Sigma.shape}")
+        mean = _mean(mean, n)
         scale = np.max(np.abs(Sigma))
         asym = np.max(np.abs(Sigma - Sigma.T))
         if asym > 1e3 * np.finfo(float).eps * max(scale, np.finfo(float).tiny) * n:
@@ -171,7 +173,7 @@ class LinearInvertiblePrior:
         if w[0] <= 0.0:
             raise ValueError(f"Sigma must be positive definite; got smallest eigenvalue {w[0]:.3g}")
         order = np.argsort(w)[::-1]
-        return cls._from_factors(U[:, order], np.sqrt(w[order]), np.eye(n), _mean(mean, n))
+        return cls._from_factors(U[:, order], np.sqrt(w[order]), np.eye(n), mean)
 
     @classmethod
     def fit(cls, X: Any, *, reg: float = 0.0) -> LinearInvertiblePrior:
