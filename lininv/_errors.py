@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lininv._estimators import check_operator, check_prior, mle
+from lininv._estimators import check_invertible_prior, check_operator, check_prior, mle
 from lininv._low_rank import LowRankPrior
 from lininv._prior import LinearInvertiblePrior
 from lininv._validation import as_spectrum, as_vector_or_batch, check_choice, check_real
@@ -70,7 +70,7 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
     >>> conditional_error(prior, np.array([[1.0, 0.0]]))  # the unobserved variance
     1.0
     """
-    prior = check_prior(prior, low_rank=False)
+    prior = check_invertible_prior(prior)
     noise_std = check_real("noise_std", noise_std, low=0.0)
     A = check_operator(prior, A, max_rows=prior.n if noise_std == 0.0 else None)
     Z, d = _null_and_range(prior, A)
@@ -114,7 +114,7 @@ def signal_error(
     invertible = isinstance(prior, LinearInvertiblePrior)
     A = check_operator(prior, A, max_rows=prior.n if invertible else None)
     x0 = as_vector_or_batch("x0", x0, prior.n, length_hint=" to match the prior's n")
-    if not invertible:
+    if not isinstance(prior, LinearInvertiblePrior):
         diff = mle(prior, A, x0 @ A.T) - x0
         out = np.sum(diff * diff, axis=-1)
         return float(out) if out.ndim == 0 else out

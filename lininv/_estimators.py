@@ -43,14 +43,19 @@ Prior = LinearInvertiblePrior | LowRankPrior
 # -- validation shared by the estimators and the error formulas -----------------------------------
 
 
-def check_prior(prior: Any, *, low_rank: bool = True) -> Prior:
-    """Check that ``prior`` is a prior object this module knows."""
-    kinds: tuple[type, ...] = (
-        (LinearInvertiblePrior, LowRankPrior) if low_rank else (LinearInvertiblePrior,)
-    )
-    if not isinstance(prior, kinds):
-        names = " or ".join(k.__name__ for k in kinds)
-        raise TypeError(f"prior must be a {names}; got {describe(prior)}")
+def check_prior(prior: Any) -> Prior:
+    """Check that ``prior`` is a LinearInvertiblePrior or a LowRankPrior."""
+    if not isinstance(prior, (LinearInvertiblePrior, LowRankPrior)):
+        raise TypeError(
+            f"prior must be a LinearInvertiblePrior or LowRankPrior; got {describe(prior)}"
+        )
+    return prior
+
+
+def check_invertible_prior(prior: Any) -> LinearInvertiblePrior:
+    """Check that ``prior`` is a LinearInvertiblePrior."""
+    if not isinstance(prior, LinearInvertiblePrior):
+        raise TypeError(f"prior must be a LinearInvertiblePrior; got {describe(prior)}")
     return prior
 
 
@@ -257,7 +262,7 @@ def latent_gradient_descent(
     -------
     LatentDescent
     """
-    prior = check_prior(prior, low_rank=False)
+    prior = check_invertible_prior(prior)
     A = check_operator(prior, A)
     y = as_vector_or_batch("y", y, A.shape[0], length_hint=f" to match A's m = {A.shape[0]}")
     if y.ndim != 1:
@@ -268,7 +273,7 @@ def latent_gradient_descent(
     steps = check_int("steps", steps, low=0)
     gamma = check_real("gamma", gamma, low=0.0)
     B = A @ prior.G
-    lipschitz = 2.0 * (np.linalg.norm(B, 2) ** 2 + gamma)
+    lipschitz = 2.0 * (float(np.linalg.norm(B, 2)) ** 2 + gamma)
     if step_size is None:
         step = 1.0 / lipschitz
     else:
@@ -300,7 +305,7 @@ def gradient_descent_limit(prior: LinearInvertiblePrior, A: Any, y: Any, z_init:
     ndarray of shape like ``z_init``
         The limiting latent; the signal is ``prior.to_signal(...)`` of it.
     """
-    prior = check_prior(prior, low_rank=False)
+    prior = check_invertible_prior(prior)
     A = check_operator(prior, A)
     y = as_vector_or_batch("y", y, A.shape[0], length_hint=f" to match A's m = {A.shape[0]}")
     if y.ndim != 1:
@@ -342,7 +347,7 @@ def denoise(
     Computed in the eigenbasis :math:`\Sigma = U \operatorname{diag}(s^2) U^T` as
     :math:`\mu + U \operatorname{diag}(s^2/(s^2 + g)) U^T (y - \mu)`.
     """
-    prior = check_prior(prior, low_rank=False)
+    prior = check_invertible_prior(prior)
     y = as_vector_or_batch("y", y, prior.n, length_hint=" to match the prior's n")
     gamma = check_real("gamma", gamma, low=0.0)
     formulation = check_choice("formulation", formulation, ("latent", "signal"))
