@@ -170,6 +170,14 @@ def map_estimate(prior: Prior, A: Any, y: Any, noise_std: float) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n,) or (k, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lininv import LinearInvertiblePrior, map_estimate
+    >>> prior = LinearInvertiblePrior.from_singular_values([3.0, 1.0])
+    >>> map_estimate(prior, np.array([[1.0, 1.0]]), np.array([10.0]), 1.0)  # 10 * (9, 1) / 11
+    array([8.18181818, 0.90909091])
     """
     noise_std = check_real("noise_std", noise_std, low=0.0)
     if noise_std == 0.0:
@@ -341,6 +349,16 @@ def denoise(
     Returns
     -------
     ndarray of shape like ``y``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lininv import LinearInvertiblePrior, denoise
+    >>> prior = LinearInvertiblePrior.from_singular_values([3.0, 1.0])
+    >>> denoise(prior, np.array([1.0, 1.0]), 1.0)  # shrink by s^2 / (s^2 + 1) = (0.9, 0.5)
+    array([0.9, 0.5])
+    >>> denoise(prior, np.array([1.0, 1.0]), 2.0, formulation="signal")  # gamma / 2 = 1
+    array([0.9, 0.5])
 
     Notes
     -----
