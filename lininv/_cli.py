@@ -18,7 +18,9 @@ __all__ = ["main"]
 
 # command name -> module defining add_parser(subparsers); imported lazily so that `--help` and
 # `--version` stay fast.
-_COMMANDS: dict[str, str] = {}
+_COMMANDS: dict[str, str] = {
+    "proofs": "lininv._cli_proofs",
+}
 
 
 class UsageError(Exception):

@@ -1,0 +1,49 @@
+"""Named test spectra (singular values, descending) used by the default cases of the checks.
+
+Kept deliberately varied: slow and fast decay, a cliff, a dominant singular value, flat (where
+several bounds are attained), and condition numbers up to 1e12.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["power", "exponential", "cliff", "flat", "dominant", "geometric_cond", "label"]
+
+
+def power(n: int, a: float = 1.0) -> np.ndarray:
+    """``s_i^2 = i^-a``, i = 1..n."""
+    return np.arange(1, n + 1, dtype=float) ** (-a / 2.0)
+
+
+def exponential(n: int, r: float) -> np.ndarray:
+    """``s_i^2 = r^(i-1)``."""
+    return np.sqrt(r ** np.arange(n, dtype=float))
+
+
+def cliff(n: int, j: int, h: float) -> np.ndarray:
+    """``s_i^2 = 1`` for ``i <= j``, ``h`` after (a two-level spectrum)."""
+    s2 = np.full(n, float(h))
+    s2[:j] = 1.0
+    return np.sqrt(s2)
+
+
+def flat(n: int, level: float = 1.0) -> np.ndarray:
+    """``s_i = level`` for all i."""
+    return np.full(n, float(level))
+
+
+def dominant(n: int, h: float) -> np.ndarray:
+    """One dominant value: ``s^2 = (1, h, ..., h)``."""
+    return cliff(n, 1, h)
+
+
+def geometric_cond(n: int, cond: float) -> np.ndarray:
+    """Geometric singular values from 1 down to ``1 / cond``."""
+    return np.geomspace(1.0, 1.0 / cond, n)
+
+
+def label(kind: str, n: int, **params: float) -> str:
+    """Readable case label, e.g. ``"power a=1, n=64"``."""
+    extra = ", ".join(f"{k}={v:g}" for k, v in params.items())
+    return f"{kind} {extra}, n={n}" if extra else f"{kind}, n={n}"
