@@ -1,0 +1,70 @@
+"""The nonlinear bridge: flow recovery beside the linear theory, and the paper in miniature.
+
+A trained flow prior ``G`` (:mod:`lininv.flows`) is used to recover signals by latent-space
+optimisation; its error is set beside what the linear theory predicts for it (with the singular
+values of its Jacobian at the truth, and for the best linear Gaussian of the training data) and
+beside two baselines: Lasso in a DCT basis and a rank-k linear generator (the linear analogue of a
+GAN). THEORY.md sections 8 and 9 give the mathematics.
+
+API index
+---------
+Recovery
+    recover                  min_z ||A G(z) - y||^2 + gamma ||z||^2 by L-BFGS-B (RecoveryResult)
+    RecoveryResult           x, z, success, message, iterations, objective, grad_norm
+    INITS                    the initialisations recover understands
+Linear predictions
+    spectrum_predictions     lower bound, prediction, HMT upper bound over m for one spectrum
+    local_singular_values    singular values of the flow's Jacobian at the true latents
+    local_predictions        the linear theory with those spectra, per signal (LinearPrediction)
+    global_predictions       the linear theory for the best linear Gaussian of training data
+    LinearPrediction         ms, lower, predicted, upper (per signal or averaged)
+Baselines
+    dct_basis                orthonormal 2-D DCT synthesis matrix
+    lasso_dct                Lasso in the DCT basis, solved with cvxpy
+    low_rank_recover         the rank-k linear generator's (ridge) least-squares latent fit
+    DEFAULT_LASSO_LAMBDAS    Lasso weights tried on held-out data
+    DEFAULT_RANK_K_GAMMAS    rank-k ridge weights tried on held-out data
+Comparison
+    compare                  flow vs linear predictions vs baselines over m (Comparison)
+    Comparison               table, per-signal errors, settings
+    mean_ci                  mean and Student-t confidence interval
+    Table                    rows of results: to_csv, to_json, to_markdown
+"""
+
+from lininv.bridge._baselines import (
+    DEFAULT_LASSO_LAMBDAS,
+    DEFAULT_RANK_K_GAMMAS,
+    dct_basis,
+    lasso_dct,
+    low_rank_recover,
+)
+from lininv.bridge._compare import Comparison, compare, mean_ci
+from lininv.bridge._predictions import (
+    LinearPrediction,
+    global_predictions,
+    local_predictions,
+    local_singular_values,
+    spectrum_predictions,
+)
+from lininv.bridge._recovery import INITS, RecoveryResult, recover
+from lininv.bridge._table import Table
+
+__all__ = [
+    "recover",
+    "RecoveryResult",
+    "INITS",
+    "spectrum_predictions",
+    "local_singular_values",
+    "local_predictions",
+    "global_predictions",
+    "LinearPrediction",
+    "dct_basis",
+    "lasso_dct",
+    "low_rank_recover",
+    "DEFAULT_LASSO_LAMBDAS",
+    "DEFAULT_RANK_K_GAMMAS",
+    "compare",
+    "Comparison",
+    "mean_ci",
+    "Table",
+]
