@@ -36,7 +36,7 @@ def _latent_bound(prior, A, res, gamma):
     return np.linalg.norm(prior.G, 2) * (g / mu + drift)
 
 
-@pytest.mark.parametrize("batch", ["loop", "joint"])
+@pytest.mark.parametrize("batch", ["lockstep", "loop", "joint"])
 @pytest.mark.parametrize("cond", [1e1, 1e4])
 def test_linear_flow_reproduces_mle(batch, cond):
     prior, A, X = _problem(cond=cond)
@@ -53,7 +53,7 @@ def test_linear_flow_reproduces_mle(batch, cond):
     assert np.all(err <= 1e-5 * np.linalg.norm(want, axis=1))
 
 
-@pytest.mark.parametrize("batch", ["loop", "joint"])
+@pytest.mark.parametrize("batch", ["lockstep", "loop", "joint"])
 def test_linear_flow_reproduces_latent_ridge(batch):
     prior, A, X = _problem(m=7, cond=1e3)
     rng = np.random.default_rng(5)

@@ -133,10 +133,11 @@ def compare(
     init: str = "zeros",
     lasso_lambdas: Sequence[float] = DEFAULT_LASSO_LAMBDAS,
     rank_k_gammas: Sequence[float] = DEFAULT_RANK_K_GAMMAS,
+    image_shape: Sequence[int] | None = None,
     reg: float = 0.0,
     max_iter: int = 1000,
-    batch: str = "joint",
-    chunk: int | None = 20,
+    batch: str = "lockstep",
+    chunk: int | None = None,
     rng: Any = None,
     store: CellStore | None = None,
     progress: bool = False,
@@ -176,14 +177,16 @@ def compare(
     rank_k_gammas : sequence of float, default=DEFAULT_RANK_K_GAMMAS
         Candidate latent ridge weights of the rank-k generator (:func:`low_rank_recover`), chosen
         on the same held-out signals and draws as the Lasso weight.
+    image_shape : tuple of int, optional
+        Image shape for the DCT (default: square, ``sqrt(n) x sqrt(n)``).
     reg : float, default=0.0
         Regularisation of the Gaussian fit.
     max_iter : int, default=1000
         L-BFGS-B iteration limit for the flow.
-    batch : {"joint", "loop"}, default="joint"
+    batch : {"lockstep", "loop", "joint"}, default="lockstep"
         How :func:`recover` batches the flow's problems (see there).
-    chunk : int or None, default=20
-        Group size of the joint solves (problems are ordered signal by signal, draw by draw).
+    chunk : int, optional
+        Passed to :func:`recover` (problems are ordered signal by signal, draw by draw).
     rng : None, int, SeedSequence or Generator, default=None
         Seed. Each ``m`` draws from its own stream (``SeedSequence(seed, spawn_key=(m,))``), so a
         cell's result depends on the seed and ``m`` alone.
@@ -225,8 +228,9 @@ def compare(
         raise ValueError(f"init must be one needing no scale or truth here; got {init!r}")
     lams = _weights("lasso_lambdas", lasso_lambdas)
     rgams = _weights("rank_k_gammas", rank_k_gammas)
+    shape = _image_shape(image_shape, n)
     max_iter = check_int("max_iter", max_iter, low=1)
-    batch = check_choice("batch", batch, ("loop", "joint"))
+    batch = check_choice("batch", batch, ("lockstep", "loop", "joint"))
     if chunk is not None:
         chunk = check_int("chunk", chunk, low=1)
     if store is not None and not isinstance(store, CellStore):
@@ -260,6 +264,18 @@ def compare(
         "n_test": X_test.shape[0],
         "n_val": X_val.shape[0],
     }
+    settings = {
+        "noise_std": noise_std,
+        "gamma": gamma,
+        "draws": draws,
+        "init": init,
+        "lams": lams,
+        "rgams": rgams,
+        "shape": shape,
+        "max_iter": max_iter,
+        "batch": batch,
+        "chunk": chunk,
+    }
     seconds = dict.fromkeys(["flow", "lasso", "rank_k", "gauss", "local"], 0.0)
 
     table = Table(COMPARE_COLUMNS, title="Recovery error ||x_hat - x0||^2 vs m")
@@ -274,23 +290,7 @@ def compare(
                 local = local_predictions(flow, X_test, ms, noise_std).mean()
                 seconds["local"] += time.perf_counter() - t0
             cell = _compare_cell(
-                flow,
-                X_test,
-                X_val,
-                int(m),
-                prior,
-                generator,
-                entropy,
-                noise_std,
-                gamma,
-                draws,
-                init,
-                lams,
-                rgams,
-                max_iter,
-                batch,
-                chunk,
-                seconds,
+                flow, X_test, X_val, int(m), prior, generator, entropy, settings, seconds
             )
             cell["local"] = [
                 float(local.lower[i]),
@@ -331,6 +331,25 @@ def compare(
     return Comparison(table, {meth: np.array(v) for meth, v in errors.items()}, ms, params, seconds)
 
 
+def _image_shape(image_shape: Any, n: int) -> tuple[int, int]:
+    if image_shape is None:
+        side = int(round(np.sqrt(n)))
+        if side * side != n:
+            raise ValueError(f"image_shape must be given when n = {n} is not a square; got None")
+        return side, side
+    if (
+        not isinstance(image_shape, (tuple, list))
+        or len(image_shape) != 2
+        or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in image_shape)
+        or int(image_shape[0]) * int(image_shape[1]) != n
+    ):
+        raise ValueError(
+            f"image_shape must be a pair of positive integers with product n = {n}; "
+            f"got {describe(image_shape)}"
+        )
+    return int(image_shape[0]), int(image_shape[1])
+
+
 def _weights(name: str, values: Any) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=float)
@@ -344,25 +363,19 @@ def _weights(name: str, values: Any) -> np.ndarray:
 
 
 def _compare_cell(
-    flow,
-    X_test,
-    X_val,
-    m,
-    prior,
-    generator,
-    entropy,
-    noise_std,
-    gamma,
-    draws,
-    init,
-    lams,
-    rgams,
-    max_iter,
-    batch,
-    chunk,
-    seconds,
+    flow: Any,
+    X_test: np.ndarray,
+    X_val: np.ndarray,
+    m: int,
+    prior: LinearInvertiblePrior,
+    generator: LowRankPrior,
+    entropy: int,
+    settings: dict[str, Any],
+    seconds: dict[str, float],
 ) -> dict[str, Any]:
     """Errors of every method for one ``m``; per-signal arrays averaged over the draws."""
+    noise_std, gamma, draws = settings["noise_std"], settings["gamma"], settings["draws"]
+    lams, rgams, shape = settings["lams"], settings["rgams"], settings["shape"]
     N, n = X_test.shape
     gen = cell_rng(entropy, 1, m)
     X = np.repeat(X_test, draws, axis=0)  # signal i, draw d at row i * draws + d
@@ -375,7 +388,15 @@ def _compare_cell(
 
     t0 = time.perf_counter()
     res = recover(
-        flow, A, Y, gamma, init=init, rng=init_rng, max_iter=max_iter, batch=batch, chunk=chunk
+        flow,
+        A,
+        Y,
+        gamma,
+        init=settings["init"],
+        rng=init_rng,
+        max_iter=settings["max_iter"],
+        batch=settings["batch"],
+        chunk=settings["chunk"],
     )
     e_flow = per_signal(squared_errors(res.x, X))
     seconds["flow"] += time.perf_counter() - t0
@@ -384,9 +405,11 @@ def _compare_cell(
     vgen = cell_rng(entropy, 3, m)
     Av = vgen.standard_normal((X_val.shape[0], m, n)) / np.sqrt(m)
     Yv = np.einsum("kmn,kn->km", Av, X_val) + noise_std * vgen.standard_normal((X_val.shape[0], m))
-    val_err = [float(np.mean(squared_errors(Xh, X_val))) for Xh in lasso_dct(Av, Yv, lams)]
+    val_err = [
+        float(np.mean(squared_errors(Xh, X_val))) for Xh in lasso_dct(Av, Yv, lams, shape=shape)
+    ]
     lam = float(lams[int(np.argmin(val_err))])
-    e_lasso = per_signal(squared_errors(lasso_dct(A, Y, lam), X))
+    e_lasso = per_signal(squared_errors(lasso_dct(A, Y, lam, shape=shape), X))
     seconds["lasso"] += time.perf_counter() - t0
 
     t0 = time.perf_counter()

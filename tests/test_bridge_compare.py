@@ -1,0 +1,129 @@
+"""compare: one table, checked where the answer is known (a linear flow is the Gaussian), and resumable."""
+
+import numpy as np
+import pytest
+
+import lininv
+from lininv.bridge import Table, compare, mean_ci
+from lininv.bridge._store import CellStore
+from lininv.flows import linear_flow
+
+
+def _data(n=16, seed=0):
+    rng = np.random.default_rng(seed)
+    mix = rng.standard_normal((n, n)) * np.geomspace(1.0, 0.05, n)
+    X = rng.standard_normal((260, n)) @ mix.T + 0.5
+    return X[:200], X[200:]
+
+
+def _compare(flow, X_test, X_train, ms=(4, 8, 16), **kw):
+    opts = dict(X_train=X_train, k=4, lasso_lambdas=(1e-3, 1e-1), rank_k_gammas=(0.0, 0.1), rng=3)
+    opts.update(kw)
+    return compare(flow, X_test, list(ms), **opts)
+
+
+def test_linear_flow_of_the_fitted_gaussian_is_the_gaussian():
+    """The flow column must equal the Gaussian column, and local predictions the global ones."""
+    X_train, X_test = _data()
+    prior = lininv.LinearInvertiblePrior.fit(X_train)
+    c = _compare(linear_flow(prior), X_test[:12], X_train, X_val=X_train[:20], max_iter=10000)
+    t = c.table
+    # The flow solves the MLE's problem by L-BFGS to gtol 1e-9: per-signal errors agree to the
+    # optimisation tolerance (the latent error bound of test_bridge_recovery gives <= 1e-6 here).
+    np.testing.assert_allclose(c.errors["flow"], c.errors["gauss"], rtol=1e-5, atol=1e-9)
+    # rtol 1e-9: the Jacobian's singular values are those of G to ~cond * eps (see test_predictions)
+    np.testing.assert_allclose(t.column("local_predicted"), t.column("global_predicted"), rtol=1e-9)
+    np.testing.assert_allclose(
+        t.column("local_lower"), t.column("global_lower"), rtol=1e-9, atol=1e-15
+    )
+    assert t.column("flow_converged") == [1.0, 1.0, 1.0]
+    assert t.column("m") == [4, 8, 16]
+    # m = n: the invertible prior recovers exactly, the rank-k generator keeps its floor
+    last = t.rows[-1]
+    assert last["gauss_mean"] < 1e-18
+    per_signal_floor = lininv.LowRankPrior.fit(X_train, 4).representation_error(X_test[:12])
+    assert np.all(c.errors["rank_k"] >= per_signal_floor * (1 - 1e-12))
+    assert last["rank_k_floor"] == pytest.approx(per_signal_floor.mean(), rel=1e-12)
+
+
+def test_table_columns_and_confidence_intervals():
+    X_train, X_test = _data(seed=1)
+    flow = linear_flow(lininv.LinearInvertiblePrior.fit(X_train))
+    c = _compare(flow, X_test[:8], X_train, ms=(4, 12), draws=2)
+    for row in c.table.rows:
+        for meth in ("flow", "lasso", "rank_k", "gauss"):
+            assert row[f"{meth}_lo"] <= row[f"{meth}_mean"] <= row[f"{meth}_hi"]
+        assert row["lasso_lambda"] in (1e-3, 1e-1)
+        assert row["rank_k_gamma"] in (0.0, 0.1)
+        assert row["draws"] == 2 and row["n_signals"] == 8
+        assert row["local_lower"] <= row["local_predicted"] <= row["local_upper"]
+    assert c.errors["flow"].shape == (2, 8)
+    # CIs are Student-t over signals of the per-signal means
+    mean, lo, hi = mean_ci(c.errors["lasso"][0])
+    assert (mean, lo, hi) == (
+        c.table.rows[0]["lasso_mean"],
+        c.table.rows[0]["lasso_lo"],
+        c.table.rows[0]["lasso_hi"],
+    )
+    text = c.table.to_csv()
+    assert text.splitlines()[0].split(",")[:2] == ["m", "flow_mean"]
+    assert Table.from_dict(c.table.to_dict()).column("m") == [4, 12]
+
+
+def test_resume_gives_the_same_table(tmp_path):
+    X_train, X_test = _data(seed=2)
+    flow = linear_flow(lininv.LinearInvertiblePrior.fit(X_train))
+    params = {"test": 1}
+    partial = _compare(flow, X_test[:6], X_train, ms=(4,), store=CellStore(tmp_path, params))
+    assert (tmp_path / "cell-m=4.json").exists()
+    full = _compare(flow, X_test[:6], X_train, ms=(4, 8), store=CellStore(tmp_path, params))
+    fresh = _compare(flow, X_test[:6], X_train, ms=(4, 8))
+    assert full.table.rows[0] == partial.table.rows[0]
+    for a, b in zip(full.table.rows, fresh.table.rows, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-12, abs=0), key
+    with pytest.raises(ValueError, match="other parameters"):
+        CellStore(tmp_path, {"test": 2})
+
+
+def test_mean_ci():
+    mean, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0])
+    # t_{3, 0.975} = 3.182446305284263; s = sqrt(5/3)
+    half = 3.182446305284263 * np.sqrt(5 / 3) / 2
+    assert mean == 2.5 and lo == pytest.approx(2.5 - half, rel=1e-12)
+    assert hi == pytest.approx(2.5 + half, rel=1e-12)
+    with pytest.raises(ValueError, match="at least 2"):
+        mean_ci([1.0])
+
+
+_XTR, _XTE = _data(seed=4)
+_FLOW = linear_flow(lininv.LinearInvertiblePrior.fit(_XTR))
+
+BAD = [
+    ({"flow": None}, TypeError, "flow must be"),
+    ({"X_test": np.ones((1, 16))}, ValueError, "X_test must have at least 2 rows"),
+    ({"X_test": np.ones((3, 15))}, ValueError, r"X_test must have shape \(\?, 16\)"),
+    ({"ms": [1]}, ValueError, r"ms must be an integer in \[2, 16\]"),
+    ({"X_train": np.ones((5, 3))}, ValueError, r"X_train must have shape \(\?, 16\)"),
+    ({"k": 16}, ValueError, r"k must be an integer in \[1, 15\]"),
+    ({"draws": 0}, ValueError, "draws must be an integer"),
+    ({"init": "null_space"}, ValueError, "init must be one needing no scale"),
+    ({"lasso_lambdas": [-1.0]}, ValueError, "lasso_lambdas must be a non-empty"),
+    ({"rank_k_gammas": []}, ValueError, "rank_k_gammas must be a non-empty"),
+    ({"store": "folder"}, TypeError, "store must be a CellStore"),
+    ({"noise_std": -0.1}, ValueError, "noise_std must be >= 0"),
+    (
+        {"image_shape": (3, 5)},
+        ValueError,
+        "image_shape must be a pair of positive integers with product",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), BAD)
+def test_bad_calls(kwargs, exc, match):
+    call = {"flow": _FLOW, "X_test": _XTE[:4], "ms": [4], "X_train": _XTR, "k": 4}
+    call.update(kwargs)
+    with pytest.raises(exc, match=match):
+        compare(call.pop("flow"), call.pop("X_test"), call.pop("ms"), **call)
