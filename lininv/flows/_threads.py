@@ -1,0 +1,55 @@
+"""BLAS threading for the flow's small products.
+
+The flow's products are small (batches of at most a few hundred rows against 128 x 128 weights),
+called one after another between element-wise numpy work. A multi-threaded BLAS wakes its worker
+threads for each of them; measured on the 2-core reference machine this made a training step 20
+to 90 times slower than one thread (benchmarks/flow.py). Every flow computation therefore runs with
+the BLAS limited to one thread (through threadpoolctl, a dependency of scikit-learn); training uses
+the second core by data parallelism instead (see ``_training``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["blas_threads", "single_blas_thread"]
+
+_controller: Any = None
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _get_controller() -> Any:
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - scikit-learn always installs it
+            _controller = False
+        else:
+            _controller = ThreadpoolController()
+    return _controller
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None = 1) -> Iterator[None]:
+    """Limit the BLAS to ``n`` threads inside the block (``None``: leave it unchanged)."""
+    ctl = _get_controller()
+    if n is None or not ctl:
+        yield
+        return
+    with ctl.limit(limits=n, user_api="blas"):
+        yield
+
+
+def single_blas_thread(fn: _F) -> _F:
+    """Decorator: run ``fn`` with a one-thread BLAS."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with blas_threads(1):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

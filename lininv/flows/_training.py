@@ -1,0 +1,390 @@
+r"""Maximum-likelihood training: Adam on minibatches or full-batch L-BFGS, with early stopping."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lininv._validation import (
+    as_matrix,
+    check_choice,
+    check_int,
+    check_real,
+    check_rng,
+    describe,
+)
+from lininv.flows._digits import LEVELS, dequantize
+from lininv.flows._flow import Flow
+from lininv.flows._threads import single_blas_thread
+
+__all__ = ["TrainingHistory", "fit"]
+
+
+@dataclass
+class TrainingHistory:
+    """What :func:`fit` did.
+
+    Attributes
+    ----------
+    train_nll : list of float
+        Per epoch (Adam: mean of the minibatch NLLs during the epoch; L-BFGS: the full-batch NLL
+        after each iteration), nats per sample.
+    val_nll : list of float
+        Validation NLL after each epoch (empty without validation data).
+    best_epoch : int
+        Epoch (1-based) whose parameters the flow holds at the end; 0 if the starting parameters
+        were best, and the last epoch without validation data.
+    best_val_nll : float
+        Validation NLL at ``best_epoch`` (NaN without validation data).
+    epochs : int
+        Epochs (L-BFGS: iterations) run.
+    stopped_early : bool
+        True if training stopped because the validation NLL had not improved for ``patience``
+        epochs.
+    seconds : float
+        Wall-clock training time.
+    samples_per_second : float
+        Training samples processed per second by the optimisation steps (Adam), excluding
+        validation.
+    method : str
+    seed_entropy : int or None
+        Entropy of the SeedSequence that drove shuffling and noise, when it was derived from an
+        int seed or None (``np.random.SeedSequence(seed_entropy)`` reproduces the run).
+    message : str
+        Why training stopped.
+    """
+
+    train_nll: list[float] = field(default_factory=list)
+    val_nll: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_nll: float = float("nan")
+    epochs: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+    samples_per_second: float = float("nan")
+    method: str = "adam"
+    seed_entropy: int | None = None
+    message: str = ""
+
+
+class _Adam:
+    """Adam (Kingma & Ba 2015) with decoupled weight decay (Loshchilov & Hutter 2019), in place."""
+
+    def __init__(self, size: int, lr: float, weight_decay: float, b1=0.9, b2=0.999, eps=1e-8):
+        self.m = np.zeros(size)
+        self.v = np.zeros(size)
+        self.tmp = np.empty(size)
+        self.lr, self.wd, self.b1, self.b2, self.eps = lr, weight_decay, b1, b2, eps
+        self.t = 0
+
+    def step(self, theta: np.ndarray, g: np.ndarray, lr: float) -> None:
+        self.t += 1
+        b1, b2, m, v, tmp = self.b1, self.b2, self.m, self.v, self.tmp
+        m *= b1
+        m += (1.0 - b1) * g
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp
+        c1 = 1.0 - b1**self.t
+        c2 = 1.0 - b2**self.t
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / math.sqrt(c2)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        if self.wd:
+            theta *= 1.0 - lr * self.wd
+        tmp *= lr / c1
+        theta -= tmp
+
+
+def _check_data(name: str, X: Any, n: int, deq: bool) -> np.ndarray:
+    X = as_matrix(name, X, shape=(None, n), shape_hint=f" to match the flow's n = {n}")
+    if deq and (np.any(X != np.round(X)) or X.min() < 0 or X.max() > LEVELS - 1):
+        raise ValueError(
+            f"{name} must hold integers 0..{LEVELS - 1} when dequantize=True; got values in "
+            f"[{X.min():g}, {X.max():g}]"
+        )
+    return X
+
+
+def _progress_enabled(progress: Any) -> bool:
+    if progress is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be None or a bool; got {describe(progress)}")
+    return bool(progress)
+
+
+def _mean_nll(flow: Flow, X: np.ndarray, chunk: int = 4096) -> float:
+    total = 0.0
+    with np.errstate(all="ignore"):  # a diverged flow gives NaN here, reported by the caller
+        for i in range(0, X.shape[0], chunk):
+            total -= float(np.sum(flow._log_prob(X[i : i + chunk])))
+    return total / X.shape[0]
+
+
+@single_blas_thread
+def fit(
+    flow: Flow,
+    X: Any,
+    *,
+    X_val: Any = None,
+    val_fraction: float = 0.1,
+    dequantize_data: bool = False,
+    method: str = "adam",
+    epochs: int = 100,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    max_grad_norm: float | None = 100.0,
+    patience: int | None = 10,
+    gtol: float = 1e-9,
+    progress: bool | None = None,
+    checkpoint: Any = None,
+    rng: Any = None,
+) -> TrainingHistory:
+    r"""Fit a flow by maximum likelihood, keeping the parameters best on validation data.
+
+    Parameters
+    ----------
+    flow : Flow
+        Trained in place; uninitialised :class:`ActNorm` layers are first set from the training data
+        (:meth:`Flow.initialize`).
+    X : array_like of shape (N, n)
+        Training data (real-valued, or integer digits with ``dequantize_data=True``).
+    X_val : array_like of shape (N_val, n), optional
+        Validation data. If omitted, a random ``val_fraction`` of ``X`` is held out.
+    val_fraction : float, default=0.1
+        Used when ``X_val`` is None; 0 disables validation (and early stopping).
+    dequantize_data : bool, default=False
+        Treat ``X`` (and ``X_val``) as integers 0..16 and train on :func:`dequantize` of them: fresh
+        uniform noise every epoch for Adam, one fixed draw for L-BFGS and for validation.
+    method : {"adam", "lbfgs"}, default="adam"
+        Minibatch Adam, or full-batch L-BFGS-B from :func:`scipy.optimize.minimize`.
+    epochs : int, default=100
+        Maximum number of epochs (L-BFGS: iterations).
+    batch_size : int, default=64
+        Adam minibatch size (the last, smaller batch of an epoch is dropped).
+    lr : float, default=1e-3
+        Adam step size.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW) per unit step size.
+    max_grad_norm : float or None, default=100.0
+        Adam gradients with a larger Euclidean norm are rescaled to it (a guard against rare
+        spikes; None disables).
+    patience : int or None, default=10
+        Stop after this many epochs without a validation improvement (None: never).
+    gtol : float, default=1e-9
+        L-BFGS stops when the largest gradient component falls below this.
+    progress : bool or None, default=None
+        Show a tqdm progress bar; None shows it only when stderr is a terminal.
+    checkpoint : path-like, optional
+        Save the best flow there (atomically, :meth:`Flow.save`) whenever validation improves, so an
+        interrupted run loses nothing.
+    rng : None, int, SeedSequence or Generator, default=None
+        Drives the validation split, shuffling and dequantisation noise.
+
+    Returns
+    -------
+    TrainingHistory
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss or gradient becomes non-finite (the flow is restored to its best parameters
+        first).
+
+    Notes
+    -----
+    The objective is the mean negative log-likelihood
+    :math:`-\frac1N \sum_j \log p_\theta(x_j)` in nats (see :class:`Flow`), differentiated by
+    :meth:`Flow.nll_and_grad`.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
+    .. [2] I. Loshchilov, F. Hutter, "Decoupled weight decay regularization", ICLR 2019.
+    """
+    if not isinstance(flow, Flow):
+        raise TypeError(f"flow must be a lininv.flows.Flow; got {describe(flow)}")
+    n = flow.n
+    if not isinstance(dequantize_data, (bool, np.bool_)):
+        raise TypeError(f"dequantize_data must be a bool; got {describe(dequantize_data)}")
+    X = _check_data("X", X, n, bool(dequantize_data))
+    if X_val is not None:
+        X_val = _check_data("X_val", X_val, n, bool(dequantize_data))
+    val_fraction = check_real("val_fraction", val_fraction, low=0.0, high=0.9)
+    method = check_choice("method", method, ("adam", "lbfgs"))
+    epochs = check_int("epochs", epochs, low=1)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    lr = check_real("lr", lr, low=0.0, low_open=True)
+    weight_decay = check_real("weight_decay", weight_decay, low=0.0)
+    if max_grad_norm is not None:
+        max_grad_norm = check_real("max_grad_norm", max_grad_norm, low=0.0, low_open=True)
+    if patience is not None:
+        patience = check_int("patience", patience, low=1)
+    gtol = check_real("gtol", gtol, low=0.0, low_open=True)
+    show = _progress_enabled(progress)
+    seed_entropy = None
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        seed_entropy = int(rng)
+    gen = check_rng(rng)
+
+    if X_val is None and val_fraction > 0.0:
+        perm = gen.permutation(X.shape[0])
+        n_val = int(round(val_fraction * X.shape[0]))
+        if n_val < 1 or n_val >= X.shape[0]:
+            raise ValueError(
+                f"val_fraction = {val_fraction:g} of {X.shape[0]} rows leaves no validation or no "
+                "training data; pass X_val or change val_fraction"
+            )
+        X, X_val = X[np.sort(perm[n_val:])], X[np.sort(perm[:n_val])]
+    if method == "adam" and X.shape[0] < batch_size:
+        raise ValueError(
+            f"batch_size must be at most the number of training rows {X.shape[0]}; got {batch_size}"
+        )
+    if dequantize_data:
+        V = dequantize(X_val, rng=gen) if X_val is not None else None
+        X_fixed = dequantize(X, rng=gen)
+    else:
+        V = X_val
+        X_fixed = np.ascontiguousarray(X)
+    flow._check_support("X", X_fixed)
+    if V is not None:
+        flow._check_support("X_val", V)
+    flow.initialize(X_fixed)
+
+    hist = TrainingHistory(method=method, seed_entropy=seed_entropy)
+    best = flow.get_params()
+    best_val = _mean_nll(flow, V) if V is not None else float("inf")
+    hist.best_val_nll = best_val if V is not None else float("nan")
+    t0 = time.perf_counter()
+
+    def improved(epoch: int) -> bool:
+        """Record validation after ``epoch``; keep the parameters if best."""
+        nonlocal best_val
+        if V is None:
+            hist.best_epoch = epoch
+            return True
+        val = _mean_nll(flow, V)
+        hist.val_nll.append(val)
+        if val < best_val:
+            best_val = val
+            best[:] = flow._theta
+            hist.best_epoch, hist.best_val_nll = epoch, val
+            if checkpoint is not None:
+                flow.metadata["training"] = {"best_epoch": epoch, "best_val_nll": val}
+                flow.save(checkpoint)
+            return True
+        return False
+
+    def fail(what: str) -> None:
+        flow._theta[:] = best
+        raise FloatingPointError(
+            f"training diverged: non-finite {what} at epoch {hist.epochs + 1}; the flow holds its "
+            "best parameters so far (lower lr or max_grad_norm)"
+        )
+
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc=f"fit ({method})", unit="epoch", file=sys.stderr)
+    try:
+        if method == "adam":
+            _run_adam(flow, X, X_fixed, bool(dequantize_data), gen, hist, epochs, batch_size, lr,
+                      weight_decay, max_grad_norm, patience, improved, fail, bar, t0)
+        else:
+            _run_lbfgs(flow, X_fixed, hist, epochs, gtol, patience, improved, fail, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if V is not None:
+        flow._theta[:] = best
+    hist.seconds = time.perf_counter() - t0
+    return hist
+
+
+def _run_adam(flow, X, X_fixed, deq, gen, hist, epochs, batch_size, lr, weight_decay,
+              max_grad_norm, patience, improved, fail, bar, t0):
+    opt = _Adam(flow.n_params, lr, weight_decay)
+    theta, grad = flow._theta, flow._grad
+    N = X.shape[0]
+    n_batches = N // batch_size
+    since_best = 0
+    step_time = 0.0
+    for epoch in range(1, epochs + 1):
+        data = dequantize(X, rng=gen) if deq else X_fixed
+        order = gen.permutation(N)
+        total = 0.0
+        ts = time.perf_counter()
+        for b in range(n_batches):
+            batch = data[order[b * batch_size : (b + 1) * batch_size]]
+            with np.errstate(all="ignore"):  # a non-finite step is detected just below
+                nll = flow._nll_and_grad(batch)
+                gnorm = math.sqrt(float(grad @ grad))
+            if not (math.isfinite(nll) and math.isfinite(gnorm)):
+                fail("loss" if not math.isfinite(nll) else "gradient")
+            if max_grad_norm is not None and gnorm > max_grad_norm:
+                grad *= max_grad_norm / gnorm
+            opt.step(theta, grad, lr)
+            total += nll
+        step_time += time.perf_counter() - ts
+        hist.epochs = epoch
+        hist.train_nll.append(total / n_batches)
+        hist.samples_per_second = epoch * n_batches * batch_size / step_time
+        since_best = 0 if improved(epoch) else since_best + 1
+        if bar is not None:
+            post = {"train": f"{hist.train_nll[-1]:.2f}"}
+            if hist.val_nll:
+                post["val"] = f"{hist.val_nll[-1]:.2f}"
+            bar.set_postfix(post)
+            bar.update(1)
+        if patience is not None and hist.val_nll and since_best >= patience:
+            hist.stopped_early = True
+            hist.message = f"no validation improvement for {patience} epochs"
+            return
+    hist.message = f"reached epochs = {epochs}"
+
+
+def _run_lbfgs(flow, X, hist, epochs, gtol, patience, improved, fail, bar):
+    from scipy.optimize import minimize
+
+    theta = flow._theta
+    state = {"since_best": 0}
+
+    def fun(th):
+        theta[:] = th
+        with np.errstate(all="ignore"):  # a non-finite value is detected just below
+            nll = flow._nll_and_grad(X)
+        if not (math.isfinite(nll) and np.all(np.isfinite(flow._grad))):
+            fail("loss or gradient")
+        return nll, flow._grad.copy()
+
+    def callback(intermediate_result):
+        theta[:] = intermediate_result.x
+        hist.epochs += 1
+        hist.train_nll.append(float(intermediate_result.fun))
+        state["since_best"] = 0 if improved(hist.epochs) else state["since_best"] + 1
+        if bar is not None:
+            bar.update(1)
+        if patience is not None and hist.val_nll and state["since_best"] >= patience:
+            hist.stopped_early = True
+            raise StopIteration
+
+    res = minimize(
+        fun,
+        theta.copy(),
+        jac=True,
+        method="L-BFGS-B",
+        callback=callback,
+        options={"maxiter": epochs, "gtol": gtol, "ftol": 0.0, "maxcor": 20},
+    )
+    theta[:] = res.x
+    hist.message = "no validation improvement" if hist.stopped_early else str(res.message)
