@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     import lininv
     from lininv import LinearInvertiblePrior, flows
     from lininv._cli import UsageError
-    from lininv.flows._threads import blas_threads
+    from lininv.flows._threads import blas_description, blas_threads
 
     out = args.output
     folder = os.path.dirname(os.path.abspath(out))
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 "lininv_version": lininv.__version__,
                 "numpy_version": np.__version__,
                 "machine": platform.machine(),
+                "blas": blas_description(),
                 "architecture": {"n": 64, "n_layers": args.layers, "hidden": args.hidden,
                                  "activation": args.activation, "mixing": args.mixing,
                                  "logit": args.logit, "seed": args.seed},
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         history = flows.fit(
-            flow, split.X_train, val_fraction=args.val_fraction, dequantize_data=True,
+            flow, split.X_train, val_fraction=args.val_fraction, dequantize=True,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             weight_decay=args.weight_decay, patience=args.patience, progress=args.progress,
             checkpoint=out, rng=args.seed,

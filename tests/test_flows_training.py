@@ -59,7 +59,7 @@ def test_training_on_digits_beats_the_best_linear_gaussian():
     split = reference_split()
     X_test = dequantize(split.X_test, rng=12345)
     flow = RealNVP(64, 2, 32, rng=0)
-    hist = fit(flow, split.X_train, dequantize_data=True, epochs=15, lr=1e-3, patience=None,
+    hist = fit(flow, split.X_train, dequantize=True, epochs=15, lr=1e-3, patience=None,
                progress=False, rng=0)
     with blas_threads(1):  # a multi-threaded BLAS is ~20x slower on this small SVD (see _threads)
         linear = LinearInvertiblePrior.fit(dequantize(split.X_train, rng=0))
@@ -76,7 +76,7 @@ def test_full_size_training_stays_finite(seed):
     # the default architecture at a deliberately aggressive step size, a few epochs per seed
     split = reference_split()
     flow = RealNVP(64, 8, 128, rng=seed)
-    hist = fit(flow, split.X_train[:640], dequantize_data=True, epochs=2, lr=3e-3, patience=None,
+    hist = fit(flow, split.X_train[:640], dequantize=True, epochs=2, lr=3e-3, patience=None,
                progress=False, rng=seed)
     assert np.all(np.isfinite(hist.train_nll)) and np.all(np.isfinite(hist.val_nll))
     assert np.all(np.isfinite(flow.get_params()))
@@ -88,7 +88,7 @@ def test_default_training_has_no_nan_over_20_seeds(seed):
     split = reference_split()
     X_test = dequantize(split.X_test, rng=12345)
     flow = RealNVP(64, 8, 128, rng=seed)
-    hist = fit(flow, split.X_train, dequantize_data=True, epochs=200, lr=3e-4, weight_decay=1.0,
+    hist = fit(flow, split.X_train, dequantize=True, epochs=200, lr=3e-4, weight_decay=1.0,
                patience=20, progress=False, rng=seed)
     assert np.all(np.isfinite(hist.train_nll)) and np.all(np.isfinite(hist.val_nll))
     assert np.all(np.isfinite(flow.log_prob(X_test)))
@@ -99,7 +99,7 @@ def test_training_is_reproducible_from_the_seed():
     thetas = []
     for _ in range(2):
         flow = RealNVP(64, 1, 16, rng=3)
-        fit(flow, split.X_train[:300], dequantize_data=True, epochs=2, progress=False, rng=7)
+        fit(flow, split.X_train[:300], dequantize=True, epochs=2, progress=False, rng=7)
         thetas.append(flow.get_params())
     assert_close(thetas[0], thetas[1], rtol=0)
 
@@ -109,7 +109,7 @@ def test_early_stopping_keeps_the_best_parameters_and_checkpoints_them(tmp_path)
     X, V = split.X_train[:256], split.X_train[256:356]  # tiny training set: overfits quickly
     flow = RealNVP(64, 2, 64, rng=0)
     ck = tmp_path / "best.npz"
-    hist = fit(flow, X, X_val=V, dequantize_data=True, epochs=60, lr=3e-3, patience=3,
+    hist = fit(flow, X, X_val=V, dequantize=True, epochs=60, lr=3e-3, patience=3,
                checkpoint=ck, progress=False, rng=0)
     assert hist.stopped_early and hist.epochs == hist.best_epoch + 3
     assert hist.best_val_nll == min(hist.val_nll)
@@ -133,6 +133,6 @@ def test_divergence_raises_and_restores_the_best_parameters():
     split = reference_split()
     flow = RealNVP(64, 1, 16, rng=0)
     with pytest.raises(FloatingPointError, match="training diverged"):
-        fit(flow, split.X_train[:256], dequantize_data=True, epochs=5, lr=1e12,
+        fit(flow, split.X_train[:256], dequantize=True, epochs=5, lr=1e12,
             max_grad_norm=None, progress=False, rng=0)
     assert np.all(np.isfinite(flow.get_params()))

@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["blas_threads", "single_blas_thread"]
+__all__ = ["blas_threads", "single_blas_thread", "blas_description"]
 
 _controller: Any = None
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -53,3 +53,18 @@ def single_blas_thread(fn: _F) -> _F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def blas_description() -> str:
+    """E.g. ``"openblas 0.3.31 SkylakeX"``: the loaded BLAS libraries and the kernels they chose for
+    this CPU (rounding, and so a training run's exact path, can differ between kernels)."""
+    ctl = _get_controller()
+    if not ctl:
+        return "unknown"
+    infos = [i for i in ctl.info() if i.get("user_api") == "blas"]
+    if not infos:
+        return "unknown"
+    return "; ".join(
+        f"{i.get('internal_api', '?')} {i.get('version', '?')} {i.get('architecture', '?')}"
+        for i in infos
+    )

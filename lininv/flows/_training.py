@@ -18,7 +18,8 @@ from lininv._validation import (
     check_rng,
     describe,
 )
-from lininv.flows._digits import LEVELS, dequantize
+from lininv.flows._digits import LEVELS
+from lininv.flows._digits import dequantize as _dequantize
 from lininv.flows._flow import Flow
 from lininv.flows._threads import single_blas_thread
 
@@ -136,7 +137,7 @@ def fit(
     *,
     X_val: Any = None,
     val_fraction: float = 0.1,
-    dequantize_data: bool = False,
+    dequantize: bool = False,
     method: str = "adam",
     epochs: int = 100,
     batch_size: int = 64,
@@ -157,14 +158,15 @@ def fit(
         Trained in place; uninitialised :class:`ActNorm` layers are first set from the training data
         (:meth:`Flow.initialize`).
     X : array_like of shape (N, n)
-        Training data (real-valued, or integer digits with ``dequantize_data=True``).
+        Training data (real-valued, or integer digits with ``dequantize=True``).
     X_val : array_like of shape (N_val, n), optional
         Validation data. If omitted, a random ``val_fraction`` of ``X`` is held out.
     val_fraction : float, default=0.1
         Used when ``X_val`` is None; 0 disables validation (and early stopping).
-    dequantize_data : bool, default=False
+    dequantize : bool, default=False
         Treat ``X`` (and ``X_val``) as integers 0..16 and train on :func:`dequantize` of them: fresh
-        uniform noise every epoch for Adam, one fixed draw for L-BFGS and for validation.
+        uniform noise every epoch for Adam, one fixed draw for L-BFGS and for validation
+        (:func:`lininv.flows.dequantize`).
     method : {"adam", "lbfgs"}, default="adam"
         Minibatch Adam, or full-batch L-BFGS-B from :func:`scipy.optimize.minimize`.
     epochs : int, default=100
@@ -214,11 +216,11 @@ def fit(
     if not isinstance(flow, Flow):
         raise TypeError(f"flow must be a lininv.flows.Flow; got {describe(flow)}")
     n = flow.n
-    if not isinstance(dequantize_data, (bool, np.bool_)):
-        raise TypeError(f"dequantize_data must be a bool; got {describe(dequantize_data)}")
-    X = _check_data("X", X, n, bool(dequantize_data))
+    if not isinstance(dequantize, (bool, np.bool_)):
+        raise TypeError(f"dequantize must be a bool; got {describe(dequantize)}")
+    X = _check_data("X", X, n, bool(dequantize))
     if X_val is not None:
-        X_val = _check_data("X_val", X_val, n, bool(dequantize_data))
+        X_val = _check_data("X_val", X_val, n, bool(dequantize))
     val_fraction = check_real("val_fraction", val_fraction, low=0.0, high=0.9)
     method = check_choice("method", method, ("adam", "lbfgs"))
     epochs = check_int("epochs", epochs, low=1)
@@ -249,9 +251,9 @@ def fit(
         raise ValueError(
             f"batch_size must be at most the number of training rows {X.shape[0]}; got {batch_size}"
         )
-    if dequantize_data:
-        V = dequantize(X_val, rng=gen) if X_val is not None else None
-        X_fixed = dequantize(X, rng=gen)
+    if dequantize:
+        V = _dequantize(X_val, rng=gen) if X_val is not None else None
+        X_fixed = _dequantize(X, rng=gen)
     else:
         V = X_val
         X_fixed = np.ascontiguousarray(X)
@@ -298,7 +300,7 @@ def fit(
         bar = tqdm(total=epochs, desc=f"fit ({method})", unit="epoch", file=sys.stderr)
     try:
         if method == "adam":
-            _run_adam(flow, X, X_fixed, bool(dequantize_data), gen, hist, epochs, batch_size, lr,
+            _run_adam(flow, X, X_fixed, bool(dequantize), gen, hist, epochs, batch_size, lr,
                       weight_decay, max_grad_norm, patience, improved, fail, bar, t0)
         else:
             _run_lbfgs(flow, X_fixed, hist, epochs, gtol, patience, improved, fail, bar)
@@ -320,7 +322,7 @@ def _run_adam(flow, X, X_fixed, deq, gen, hist, epochs, batch_size, lr, weight_d
     since_best = 0
     step_time = 0.0
     for epoch in range(1, epochs + 1):
-        data = dequantize(X, rng=gen) if deq else X_fixed
+        data = _dequantize(X, rng=gen) if deq else X_fixed
         order = gen.permutation(N)
         total = 0.0
         ts = time.perf_counter()
