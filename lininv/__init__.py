@@ -31,6 +31,12 @@ Theory (functions of the singular values s)
     predicted_error         deterministic equivalent lambda m (and its noisy form)
     degrees_of_freedom      df(lambda) = sum s_i^2 / (s_i^2 + lambda)
     exact_error_m1          exact E(1) by quadrature
+Monte Carlo and sweeps (the bounds verified)
+    expected_error          Monte-Carlo E(m), reproducible to the bit (MonteCarloEstimate)
+    MonteCarloEstimate      mean, stderr, 95% ci, trials, seed, rtol
+    make_spectrum           spectrum from "power:a", "exp:r", "flat" or a file
+    sweep                   bounds, prediction and E(m) over a grid, resumable (SweepTable)
+    SweepTable              the table of a sweep: rows, CSV/JSON, violations
 
 Submodules
     lininv.strategies       hypothesis strategies for property-testing new bounds
@@ -60,7 +66,10 @@ from lininv._estimators import (
 )
 from lininv._low_rank import LowRankPrior
 from lininv._measurements import gaussian_measurements, mask_measurements
+from lininv._montecarlo import MonteCarloEstimate, expected_error
 from lininv._prior import LinearInvertiblePrior
+from lininv._spectra import make_spectrum
+from lininv._sweep import SweepTable, sweep
 from lininv._theory import (
     HMTBound,
     degrees_of_freedom,
@@ -99,6 +108,11 @@ __all__ = [
     "predicted_error",
     "degrees_of_freedom",
     "exact_error_m1",
+    "expected_error",
+    "MonteCarloEstimate",
+    "make_spectrum",
+    "sweep",
+    "SweepTable",
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).

@@ -20,6 +20,7 @@ __all__ = ["main"]
 # `--version` stay fast.
 _COMMANDS: dict[str, str] = {
     "proofs": "lininv._cli_proofs",
+    "verify": "lininv._cli_verify",
     "train-flow": "lininv._cli_flows",
 }
 

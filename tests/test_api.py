@@ -25,6 +25,11 @@ PUBLIC = {
     "predicted_error",
     "degrees_of_freedom",
     "exact_error_m1",
+    "expected_error",
+    "MonteCarloEstimate",
+    "make_spectrum",
+    "sweep",
+    "SweepTable",
 }
 
 
