@@ -19,6 +19,7 @@ __all__ = ["main"]
 # command name -> module defining add_parser(subparsers); imported lazily so that `--help` and
 # `--version` stay fast.
 _COMMANDS: dict[str, str] = {
+    "experiments": "lininv._cli_experiments",
     "proofs": "lininv._cli_proofs",
     "verify": "lininv._cli_verify",
     "train-flow": "lininv._cli_flows",

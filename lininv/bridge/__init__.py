@@ -29,6 +29,25 @@ Comparison
     Comparison               table, per-signal errors, settings
     mean_ci                  mean and Student-t confidence interval
     Table                    rows of results: to_csv, to_json, to_markdown
+The paper's experiments in miniature (8x8 digits; ``lininv experiments NAME``)
+    compressed_sensing       1: error vs m, flow vs Lasso vs rank-k vs linear predictions
+    denoising                2: error vs gamma at several noise levels, linear optimum marked
+    inpainting               3: centre mask, z = 0 vs random starts
+    initialisation           4a: error vs ||z_init|| at gamma = 0 and the best gamma
+    dataset_bias             4b: train without a class, recover it (out of distribution)
+    likelihood_proxy         rank correlation of ||z||^2 and -log p_G(x)
+    ExperimentResult         table, figure, settings; save(folder) writes CSV, JSON, PNG
+    EXPERIMENTS, SMALL       experiments by command name; reduced settings
+    digits_data, DigitsData  dequantised train / validation / test digits
+    centre_mask              observed pixels for inpainting
+    training_recipe          the default flow's training settings, reused for the biased flow
+Figures (ax=None, return the Axes)
+    plot_comparison          error vs m with CIs, predictions and the rank-k floor
+    plot_denoising           error vs gamma per noise level
+    plot_inpainting          bar chart of inpainting errors
+    plot_images              mosaic of 8x8 images
+    plot_initialisation      error vs ||z_init||
+    plot_likelihood_proxy    ||z||^2 against -log p_G(x)
 """
 
 from lininv.bridge._baselines import (
@@ -39,6 +58,29 @@ from lininv.bridge._baselines import (
     low_rank_recover,
 )
 from lininv.bridge._compare import Comparison, compare, mean_ci
+from lininv.bridge._experiments import (
+    EXPERIMENTS,
+    SMALL,
+    DigitsData,
+    ExperimentResult,
+    centre_mask,
+    compressed_sensing,
+    dataset_bias,
+    denoising,
+    digits_data,
+    initialisation,
+    inpainting,
+    likelihood_proxy,
+    training_recipe,
+)
+from lininv.bridge._figures import (
+    plot_comparison,
+    plot_denoising,
+    plot_images,
+    plot_initialisation,
+    plot_inpainting,
+    plot_likelihood_proxy,
+)
 from lininv.bridge._predictions import (
     LinearPrediction,
     global_predictions,
@@ -67,4 +109,23 @@ __all__ = [
     "Comparison",
     "mean_ci",
     "Table",
+    "compressed_sensing",
+    "denoising",
+    "inpainting",
+    "initialisation",
+    "dataset_bias",
+    "likelihood_proxy",
+    "ExperimentResult",
+    "EXPERIMENTS",
+    "SMALL",
+    "digits_data",
+    "DigitsData",
+    "centre_mask",
+    "training_recipe",
+    "plot_comparison",
+    "plot_denoising",
+    "plot_inpainting",
+    "plot_images",
+    "plot_initialisation",
+    "plot_likelihood_proxy",
 ]
