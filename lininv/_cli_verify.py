@@ -46,7 +46,7 @@ def add_parser(subparsers: Any) -> None:
             "Estimate the expected recovery error E(m) by Monte Carlo for a spectrum across a "
             "grid of measurement counts m, and set it beside the lower bound sum_{i>m} s_i^2, "
             "the prediction lambda m, the optimised HMT upper bound and the paper's "
-            "m sum_{i>m-2} s_i^2. Exit status 1 if a bound is violated beyond its 95%% CI."
+            "m sum_{i>m-2} s_i^2. Exit status 1 if a bound is violated beyond its 95% CI."
         ),
     )
     p.add_argument("-n", "--n", type=str, default=None,

@@ -655,7 +655,7 @@ def expected_error(
     seed = _seed_from(rng)
     pool = as_executor(executor)
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(
         total=trials if trials is not None else max_trials,

@@ -532,7 +532,7 @@ def execute(plan: SweepPlan, *, executor: Any = None, progress: bool = False) ->
         )
         SweepTable(rows, settings, plan.spectra_record).to_json(path)
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(total=len(grid), initial=len(grid) - len(todo), unit="cell", disable=not progress)
     try:
