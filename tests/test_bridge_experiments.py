@@ -128,13 +128,14 @@ def test_dataset_bias_trains_without_the_class(tmp_path):
         trained.append(split.excluded)
         return _tiny_flow(split, epochs=2)
 
-    res = dataset_bias(exclude=3, ms=(16, 64), n_test=3, max_iter=300, train=train, out=tmp_path)
+    kw = {"exclude": 3, "ms": (16, 64), "n_test": 3, "n_val": 10, "max_iter": 300, "train": train}
+    res = dataset_bias(**kw, out=tmp_path)
     assert trained == [(3,)]
     assert res.data["n_ood"] == 3
     last = res.table.rows[-1]
     assert last["flow_mean"] < 0.05 * last["rank_k_floor"] <= 0.05 * last["rank_k_mean"]
     # resumed: the trained flow was saved and is reloaded, not retrained
-    again = dataset_bias(exclude=3, ms=(16, 64), n_test=3, max_iter=300, train=train, out=tmp_path)
+    again = dataset_bias(**kw, out=tmp_path)
     assert trained == [(3,)]
     assert again.table.rows == res.table.rows
 

@@ -20,7 +20,7 @@ from lininv.bridge._baselines import (
     low_rank_recover,
 )
 from lininv.bridge._predictions import check_ms, global_predictions, local_predictions
-from lininv.bridge._recovery import INITS, check_flow, recover
+from lininv.bridge._recovery import INITS, check_flow, recover, single_blas_thread
 from lininv.bridge._store import CellStore, cell_rng, seed_entropy
 from lininv.bridge._table import Table
 
@@ -119,6 +119,7 @@ class Comparison:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+@single_blas_thread
 def compare(
     flow: Any,
     X_test: Any,

@@ -38,7 +38,7 @@ from lininv.bridge._figures import (
     plot_likelihood_proxy,
 )
 from lininv.bridge._predictions import local_singular_values
-from lininv.bridge._recovery import check_flow, recover
+from lininv.bridge._recovery import check_flow, recover, single_blas_thread
 from lininv.bridge._store import CellStore, cell_rng, to_jsonable
 from lininv.bridge._table import Table, atomic_write_text
 
@@ -219,6 +219,7 @@ def _stats(prefix: str, e: Any) -> dict[str, float]:
 # -- 1. compressed sensing --------------------------------------------------------------------------
 
 
+@single_blas_thread
 def compressed_sensing(
     flow: Any = None,
     data: DigitsData | None = None,
@@ -310,6 +311,7 @@ def compressed_sensing(
 # -- 2. denoising -----------------------------------------------------------------------------------
 
 
+@single_blas_thread
 def denoising(
     flow: Any = None,
     data: DigitsData | None = None,
@@ -431,6 +433,7 @@ def centre_mask(shape: tuple[int, int] = (8, 8), hole: int = 4) -> np.ndarray:
     return obs.ravel()
 
 
+@single_blas_thread
 def inpainting(
     flow: Any = None,
     data: DigitsData | None = None,
@@ -574,6 +577,7 @@ def inpainting(
 # -- 4a. initialisation and regularisation ----------------------------------------------------------
 
 
+@single_blas_thread
 def initialisation(
     flow: Any = None,
     data: DigitsData | None = None,
@@ -752,6 +756,7 @@ def _train_flow_without(
     return flow, split
 
 
+@single_blas_thread
 def dataset_bias(
     flow: Any = None,
     *,
@@ -760,6 +765,7 @@ def dataset_bias(
     n_test: int | None = None,
     k: int = 16,
     max_iter: int = 1000,
+    n_val: int = 100,
     epochs: int | None = None,
     seed: int = 0,
     train: Callable[[Any], Any] | None = None,
@@ -780,6 +786,8 @@ def dataset_bias(
         A flow already trained without the class (skips training).
     exclude : int, default=0
         The held-out class, fixed in advance (not chosen by results).
+    n_val : int, default=100
+        Training images on which the baselines' weights are chosen.
     epochs : int, optional
         Epoch limit of the training (default: the recipe's; early stopping usually ends it
         sooner).
@@ -805,6 +813,7 @@ def dataset_bias(
         "k": k,
         "max_iter": max_iter,
         "epochs": epochs,
+        "n_val": n_val,
         "seed": seed,
         "custom_flow": flow is not None,
         "custom_train": train is not None,
@@ -830,7 +839,7 @@ def dataset_bias(
             n_train=data_meta["n_train"], exclude=exclude, rng=data_meta["split_seed"]
         )
     check_flow(flow)
-    data = digits_data(split)
+    data = digits_data(split, n_val=n_val)
     X_ood = data.X_test[data.y_test == exclude]
     X_ood = _subset(X_ood, n_test, cell_rng(seed, 20))
     comp = compare(
@@ -863,6 +872,7 @@ def dataset_bias(
 # -- 4c. latent likelihood as a proxy ---------------------------------------------------------------
 
 
+@single_blas_thread
 def likelihood_proxy(
     flow: Any = None,
     data: DigitsData | None = None,

@@ -22,7 +22,15 @@ from lininv._validation import (
     describe,
 )
 
-__all__ = ["INITS", "RecoveryResult", "recover", "check_flow", "initial_latents", "one_blas_thread"]
+__all__ = [
+    "INITS",
+    "RecoveryResult",
+    "recover",
+    "check_flow",
+    "initial_latents",
+    "one_blas_thread",
+    "single_blas_thread",
+]
 
 #: Initialisations understood by :func:`recover`.
 INITS = ("zeros", "random", "fixed_norm", "pseudo_inverse", "null_space")
@@ -55,6 +63,17 @@ def one_blas_thread() -> Iterator[None]:
         return
     with _CONTROLLER.limit(limits=1, user_api="blas"):
         yield
+
+
+def single_blas_thread(fn: Any) -> Any:
+    """Decorator: run ``fn`` inside :func:`one_blas_thread` (all the bridge's products are small)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with one_blas_thread():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class _NonFinite(Exception):
