@@ -229,6 +229,9 @@ def test_dask_local_cluster_gives_the_serial_table():
     ) as cluster, distributed.Client(cluster) as client:
         assert small(executor=client) == serial
         assert small(executor=cluster.scheduler_address) == serial
+        s = S["power:1"]  # the engine itself on the cluster, chunk by chunk
+        kw = dict(rtol=5e-3, rng=5, batch_size=64)
+        assert lininv.expected_error(s, 5, executor=client, **kw) == lininv.expected_error(s, 5, **kw)
 
 
 def test_table_views_and_files(tmp_path):
