@@ -37,6 +37,9 @@ True statements (the defaults the checks test)
 Running
     STEPS, run_steps, write_reports, format_table, RunReport
     ``python -m proofs_numeric`` / ``lininv proofs``
+Figures (ax=None, return the Axes)
+    plot_evidence, plot_lower_bound_draws, plot_hmt_draws, plot_inverse_wishart_mean,
+    plot_descent, plot_denoising_curve, plot_equivalent, plot_tightness
 Tightness and the open question
     proofs_numeric.tightness        optimiser over spectra with common random numbers
 """
@@ -64,6 +67,16 @@ from proofs_numeric._latent import (
     descent_limit,
 )
 from proofs_numeric._lower import check_lower_bound
+from proofs_numeric._plots import (
+    plot_denoising_curve,
+    plot_descent,
+    plot_equivalent,
+    plot_evidence,
+    plot_hmt_draws,
+    plot_inverse_wishart_mean,
+    plot_lower_bound_draws,
+    plot_tightness,
+)
 from proofs_numeric._result import Evidence, StepResult, Table
 from proofs_numeric._rotation import check_rotation_invariance
 from proofs_numeric._runner import STEPS, RunReport, format_table, run_steps, write_reports
@@ -115,4 +128,12 @@ __all__ = [
     "run_steps",
     "write_reports",
     "format_table",
+    "plot_evidence",
+    "plot_lower_bound_draws",
+    "plot_hmt_draws",
+    "plot_inverse_wishart_mean",
+    "plot_descent",
+    "plot_denoising_curve",
+    "plot_equivalent",
+    "plot_tightness",
 ]

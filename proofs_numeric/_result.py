@@ -182,6 +182,29 @@ class StepResult:
         """The cases that failed."""
         return tuple(e for e in self.evidence if not e.passed)
 
+    def to_text(self) -> str:
+        """Plain-text summary: statement, formula, method and one line per case."""
+        lines = [
+            f"Step {self.step} ({self.name}): {self.title} -- {'PASS' if self.passed else 'FAIL'}",
+            f"  {self.statement}",
+            f"  formula: {self.formula}",
+            f"  method:  {self.method}",
+        ]
+        for e in self.evidence:
+            if e.method == "monte-carlo" and e.ci is not None:
+                got = f"{e.value:.6g} (95% CI [{e.ci[0]:.6g}, {e.ci[1]:.6g}], {e.trials} trials)"
+            elif e.method == "per-draw":
+                got = f"{e.value:.6g} at the worst of {e.trials} draws"
+            else:
+                got = f"{e.value:.6g}"
+            lines.append(
+                f"  [{'ok' if e.passed else 'FAIL'}] {e.label}: computed {got} {e.relation} "
+                f"claimed {e.claimed:.6g}; margin {e.margin:.3g} (tolerance {e.tolerance:.3g})"
+            )
+        if self.table is not None:
+            lines.append(f"  measured table: {len(self.table.rows)} rows ({', '.join(self.table.columns)})")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (tuples become lists; ``passed`` included)."""
         out = asdict(self)
