@@ -15,3 +15,13 @@ def assert_close(actual, desired, *, rtol=1e-12, atol=0.0, err_msg=""):
     desired = np.asarray(desired, dtype=float)
     assert actual.shape == desired.shape, f"shape {actual.shape} != {desired.shape}. {err_msg}"
     np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol, err_msg=err_msg)
+
+
+def numerically_full_row_rank(prior, A):
+    """Whether ``A G`` has full row rank at the estimators' threshold (max(m, n) eps d_max).
+
+    With cond(G) up to 1e12 and square Gaussian A (cond ~ n), cond(A G) can reach 1/(n eps): such
+    draws are numerically rank deficient, and the estimators rightly refuse them.
+    """
+    d = np.linalg.svd(A @ prior.factor, compute_uv=False)
+    return d.size == A.shape[0] and d[-1] > max(A.shape) * EPS * d[0]

@@ -4,7 +4,7 @@ import cvxpy as cp
 import mpmath
 import numpy as np
 import pytest
-from helpers import EPS, assert_close
+from helpers import EPS, assert_close, numerically_full_row_rank
 from hypothesis import given
 
 import lininv as L
@@ -71,6 +71,10 @@ def test_mle_satisfies_the_constraint(problem):
     prior, A = problem
     x0 = prior.sample(1, rng=0)[0]
     y = A @ x0
+    if not numerically_full_row_rank(prior, A):
+        with pytest.raises(ValueError, match="full row rank"):
+            L.mle(prior, A, y)
+        return
     x = L.mle(prior, A, y)
     # Backward-stable min-norm solve: ||A x - y|| <~ eps ||A G|| ||z_hat|| (+ rounding of mu);
     # the constant allows for m, n <= 64 and the product A @ mean.
