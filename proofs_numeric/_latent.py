@@ -139,6 +139,7 @@ def check_ridge_limit(
             )
             if worst is None or ev.margin < worst.margin:
                 worst = ev
+        assert worst is not None
         evidence.append(worst)
         evidence.append(
             exact_equality(

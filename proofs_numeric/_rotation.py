@@ -123,6 +123,7 @@ def check_rotation_invariance(
             )
             if worst is None or ev.margin < worst.margin:
                 worst = ev
+        assert worst is not None
         evidence.append(worst)
         errs = np.array(
             [

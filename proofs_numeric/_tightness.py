@@ -160,7 +160,9 @@ FAMILIES: dict[str, Family] = {
 TARGETS = ("paper", "hmt", "lower", "conjecture")
 
 
-def spectrum(family: str, theta: Sequence[float], n: int, floor: float = DEFAULT_FLOOR) -> np.ndarray:
+def spectrum(
+    family: str, theta: Sequence[float] | np.ndarray, n: int, floor: float = DEFAULT_FLOOR
+) -> np.ndarray:
     """Singular values (descending, ``s_1 = 1``, ``s_i^2 >= floor``) of a family member.
 
     Examples
@@ -280,7 +282,7 @@ class SearchResult:
 
 
 def _objective(
-    target: str,
+    target: str | Callable[[np.ndarray, int], float],
     n: int,
     m: int,
     family: str,
@@ -296,6 +298,7 @@ def _objective(
         if m == 1:
             e = lininv.exact_error_m1(s)
         else:
+            assert omega is not None
             e = float(np.mean(per_draw(s, omega)))
         key = s.tobytes()
         if key not in bound_cache:
@@ -306,7 +309,7 @@ def _objective(
 
 
 def search(
-    target: str,
+    target: str | Callable[[np.ndarray, int], float],
     *,
     family: str = "power",
     n: int = 32,
@@ -446,6 +449,7 @@ def search(
             ci = (ratio - Z95 * stderr, ratio + Z95 * stderr)
         if best is None or sign * ratio < sign * best[3]:
             best = (crn, x, s, ratio, ci, stderr, trials)
+    assert best is not None
     best_f, best_x, s, ratio, ci, stderr, trials = best
     return SearchResult(
         target=_target_label(target),
@@ -493,9 +497,11 @@ def confirm(
         raise TypeError(f"result must be a SearchResult; got {describe(result)}")
     trials = check_int("trials", trials, low=2)
     s = np.asarray(result.spectrum)
-    if target is None:
-        target = check_choice("result.target", result.target, TARGETS)
-    b = bound_value(target, s, result.m)
+    b = bound_value(
+        check_choice("result.target", result.target, TARGETS) if target is None else target,
+        s,
+        result.m,
+    )
     if result.exact:
         ratio = exact_m1_mpmath(s) / b
         return Confirmation(ratio, (ratio, ratio), 0, None, "mpmath quadrature (20 digits)",
@@ -580,6 +586,7 @@ class ConjectureReport:
         ci = f"[{r.ci[0]:.6f}, {r.ci[1]:.6f}]"
         if self.counterexample:
             c = r.confirmation
+            assert c is not None
             return (
                 f"COUNTEREXAMPLE: E(m)/(lambda m) = {r.ratio:.6f} {ci} at {where}; confirmed by "
                 f"{c.method}: {c.ratio:.6f} [{c.ci[0]:.6f}, {c.ci[1]:.6f}]"

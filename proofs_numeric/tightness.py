@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 #: Settings of the default campaign and of the quick one used by the tests.
-FULL = dict(
+FULL: dict[str, Any] = dict(
     sizes=((32, 8),),
     families=("power", "exponential", "cliff", "mixture"),
     search=dict(draws=256, maxiter=25, popsize=8),
@@ -79,7 +79,7 @@ FULL = dict(
         confirm_trials=200_000,
     ),
 )
-QUICK = dict(
+QUICK: dict[str, Any] = dict(
     sizes=((12, 4),),
     families=("power", "cliff"),
     search=dict(draws=128, maxiter=4, popsize=5, max_trials=2048),
@@ -155,7 +155,7 @@ def run_tightness(
             if output is not None:
                 partial = {k: [r.to_dict() for r in v] for k, v in bounds.items()}
                 _atomic_write(Path(f"{output}.partial.json"), json.dumps(partial, indent=1) + "\n")
-    conj_cfg = dict(cfg["conjecture"])
+    conj_cfg: dict[str, Any] = dict(cfg["conjecture"])
     conjecture = probe_conjecture(
         sizes=conj_cfg.pop("sizes"), families=conj_cfg.pop("families"), rng=seed_of(gen),
         output=None if output is None else f"{output}.conjecture.partial.json", **conj_cfg,
