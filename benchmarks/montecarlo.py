@@ -5,6 +5,7 @@ Usage::
     python benchmarks/montecarlo.py            # the three sizes of issue 3
     python benchmarks/montecarlo.py --quick    # fewer repetitions
     python benchmarks/montecarlo.py --reference  # also THEORY.md section 7's 40,000-draw numbers
+    python benchmarks/montecarlo.py --crossover  # also the numba/BLAS kernel switch point
 
 Everything is measured in this one run, on this machine, with BLAS limited to one thread (a
 per-core comparison: numpy's generator is single-threaded; parallelism comes from executors).
@@ -161,15 +162,35 @@ def reference() -> None:
         )
 
 
+def crossover(reps: int) -> None:
+    """Both fast kernels on the same draws around the switch point ``n m^2 = 2^18``."""
+    from lininv import _montecarlo as mc
+
+    K = mc._kernels()
+    print(f"kernel crossover (switch at n m^2 = {_NUMBA_MAX_WORK}); microseconds per draw")
+    for n, m in [(64, 16), (128, 32), (96, 48), (256, 32), (160, 48), (256, 64)]:
+        s = spectrum(n)
+        k = max(8, min(512, 2**21 // (n * m * m)))
+        Y = chunk_normals(0, 0, k, n, m) * s[:, None]
+        a = (s, Y, 0.0, np.empty(k), np.zeros(k, dtype=bool))
+        t_numba = best_of(lambda a=a: K.fast_errors(*a[:3], mc.FAST_TOL, *a[3:]), reps) / k
+        t_blas = best_of(lambda a=a: mc._fast_blas(*a), reps) / k
+        print(f"  ({n:4d}, {m:3d})  n m^2 = {n * m * m:8d}:  numba {t_numba * 1e6:8.1f}   "
+              f"BLAS {t_blas * 1e6:8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--reference", action="store_true", help="THEORY.md section 7 numbers")
+    parser.add_argument("--crossover", action="store_true", help="numba vs BLAS kernel sizes")
     args = parser.parse_args()
     reps = 2 if args.quick else 5
     with threadpool_limits(1):
         for n, m in SIZES:
             report(n, m, measure(n, m, reps))
+        if args.crossover:
+            crossover(reps)
         if args.reference:
             reference()
 

@@ -14,6 +14,7 @@ import io
 import math
 import os
 import sys
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -162,9 +163,13 @@ def run(args: argparse.Namespace) -> int:
     # --- work ----------------------------------------------------------------------------------
     try:
         table = execute(plan, executor=executor, progress=sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print(f"lininv verify: interrupted; finished cells are saved in {folder / 'verify.json'}"
+              "; run the same command again to resume", file=sys.stderr)
+        return 130
     finally:
         if own is not None:
-            own.shutdown()
+            own.shutdown(cancel_futures=True) if isinstance(own, Executor) else own.shutdown()
     table.to_csv(folder / "verify.csv")
     _figure(table, folder / "verify.png")
     print(table.format())

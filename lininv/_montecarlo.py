@@ -80,7 +80,9 @@ Draws are grouped in fixed chunks of :data:`CHUNK_DRAWS`; chunk ``c`` of a run w
 uses its own stream ``SFC64(SeedSequence(seed, spawn_key=(c,)))``, and draw ``j`` of a chunk uses
 the ``j``-th block of ``n m`` normals of that stream. A draw's value depends only on its numbers
 (each kernel processes draws independently, and the kernel is chosen from ``(n, m)`` alone), so
-batching, workers and executors cannot change it. Means and variances are summed with
+batching, workers and executors cannot change it (on one machine and library stack; another
+BLAS may round the large-problem kernel differently, at the level of ``u``). Means and variances
+are summed with
 :func:`math.fsum` (correctly rounded, hence order-free); the adaptive stopping rule is evaluated
 at chunk boundaries from per-chunk statistics merged in chunk order.
 """
@@ -120,8 +122,8 @@ __all__ = [
 CHUNK_DRAWS = 64
 #: Relative accuracy certified (worst case, first order) for a draw kept from the fast kernel.
 FAST_TOL = 1e-6
-#: Problems with n m^2 at most this use the numba kernel, larger ones BLAS/LAPACK (measured in
-#: benchmarks/montecarlo.py: per-call overhead dominates below, BLAS wins above).
+#: Problems with n m^2 at most this use the numba kernel, larger ones BLAS/LAPACK (measured by
+#: ``benchmarks/montecarlo.py --crossover``: per-call overhead dominates below, BLAS wins above).
 _NUMBA_MAX_WORK = 2**18
 #: Target size of one batch of draws held in memory (bytes per buffer).
 _BATCH_BYTES = 16 * 2**20

@@ -129,3 +129,33 @@ def test_other_settings_do_not_touch_existing_results(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds a sweep with settings" in err
     assert {p: (out / p).read_bytes() for p in os.listdir(out)} == before
+
+
+def test_interrupt_keeps_finished_cells_and_the_rerun_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "res"
+    grid = ",".join(map(str, range(4, 76, 6)))
+    cmd = [sys.executable, "-m", "lininv", "verify", "-n", "80", "--m", grid, "--trials", "800",
+           "--workers", "1", "--output", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def rows():
+        try:
+            return len(json.loads((out / "verify.json").read_text())["rows"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    deadline = time.monotonic() + 60
+    while rows() < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate()
+    assert proc.returncode == 130, err
+    assert "interrupted; finished cells are saved" in err
+    assert 2 <= rows() < 12
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0 and rows() == 12
