@@ -8,14 +8,17 @@ Run from the repository root::
 What is timed, in one run:
 
 1. Training throughput (samples/s) of one epoch of Adam at the default size (RealNVP(64, 8, 128),
-   float64, batch 64, the 1260 training digits of the reference split after the validation
-   hold-out), for lininv's numpy flow and, where PyTorch is importable, the same architecture in
-   PyTorch on the CPU (parameters copied from the numpy flow; the two log-densities are checked to
-   agree to 1e-9 first, so the two really compute the same function). Printed: both rates and
-   their ratio.
-2. The hardware floor: the multiply-adds of the dense layers per sample (forward + backward)
-   divided by the dgemm rate measured here for a large matrix product, i.e. what a perfect
-   BLAS-bound implementation could reach; printed as the fraction of it achieved.
+   float64, batch 64, 1260 dequantised training digits), for lininv's numpy flow and, where
+   PyTorch is importable, the same architecture in PyTorch on the CPU (parameters copied from the
+   numpy flow; the two log-densities are checked to agree to 1e-9 first, so the two really compute
+   the same function). PyTorch runs with its default threads (all cores) and with one thread.
+   The runs alternate (numpy epoch, torch epochs, numpy epoch, ...) so that load from other
+   processes affects all alike; the load average is printed, and figures taken under load are not
+   representative (multi-threaded runs suffer most). Printed: the rates and their ratios.
+2. The hardware floor: the multiply-adds of the dense products per sample (forward + backward)
+   divided by a measured dgemm rate, i.e. what a perfectly BLAS-bound implementation could reach:
+   at the rate of one layer-shaped product (64x128 @ 128x128) on one thread, and at the rate of a
+   large product on one and on all threads; printed as the fraction of it achieved.
 3. One latent-space solve: scipy L-BFGS on ``||A G(z) - y||^2`` (A Gaussian, m = 32) from z = 0,
    gradient by ``Flow.forward_and_pullback``: wall time, iterations and relative error.
 
@@ -33,7 +36,7 @@ import numpy as np
 
 import lininv
 from lininv import flows
-from lininv.flows._threads import blas_threads
+from lininv.flows._threads import blas_description, blas_threads
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -114,7 +117,7 @@ def torch_model(flow: flows.Flow):
             self.l1, self.l2, self.l3 = (
                 nn.Linear(p["W1"].shape[0], b.hidden),
                 nn.Linear(b.hidden, b.hidden),
-                nn.Linear(b.hidden, 2 * b.na if hasattr(b, "na") else 2 * b._na),
+                nn.Linear(b.hidden, 2 * b._na),
             )
             for lin, w, bias in ((self.l1, "W1", "b1"), (self.l2, "W2", "b2"), (self.l3, "W3", "b3")):
                 lin.weight = P(p[w].T)
@@ -190,6 +193,16 @@ def dgemm_rate(size: int = 1024, threads: int | None = None) -> float:
     return 2 * size**3 / t
 
 
+def gemm_rate_at(m: int, k: int, n: int) -> float:
+    """Measured one-thread float64 GEMM rate (FLOP/s) for an (m x k) @ (k x n) product."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    with blas_threads(1):
+        a @ b
+        t = _median_time(lambda: [a @ b for _ in range(100)], 7) / 100
+    return 2 * m * k * n / t
+
+
 def latent_solve(flow: flows.Flow, m: int, rng) -> tuple[float, int, float]:
     """One L-BFGS recovery of a flow sample from m Gaussian measurements: (s, iterations, rel err)."""
     from scipy.optimize import minimize
@@ -227,32 +240,17 @@ def main() -> None:
     # move away from the identity start so that every product is exercised as in training
     flows.fit(flow, X, epochs=1, val_fraction=0.0, progress=False, rng=0)
     theta0 = flow.get_params()
-    print(f"lininv {lininv.__version__}, numpy {np.__version__}, {platform.processor() or platform.machine()},"
-          f" {os.cpu_count()} cores")
+    print(f"lininv {lininv.__version__}, numpy {np.__version__}, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"BLAS {blas_description()}; load average {os.getloadavg()[0]:.1f}")
     print(f"model: RealNVP(64, n_layers=8, hidden=128), {flow.n_params} parameters, float64, "
           f"batch {args.batch_size}, {X.shape[0]} samples per epoch")
-
-    np_times = []
-    for _ in range(args.repeats):
-        flow.set_params(theta0)
-        np_times.append(numpy_epoch(flow, X, args.batch_size, rng))
-    t_np = float(np.median(np_times))
-    sps_np = (X.shape[0] // args.batch_size) * args.batch_size / t_np
-    print(f"numpy  : {sps_np:9.0f} samples/s  (epoch {t_np * 1e3:.0f} ms, median of {args.repeats})")
-
-    macs = dense_macs_per_sample(flow)
-    for threads in (1, None):
-        rate = dgemm_rate(threads=threads)
-        label = "1 thread" if threads == 1 else f"{os.cpu_count()} threads"
-        floor = rate / (2 * macs)
-        print(f"floor  : {floor:9.0f} samples/s  (dgemm {rate / 1e9:.1f} GFLOP/s on {label}, "
-              f"{macs / 1e6:.2f} M multiply-adds per sample); numpy reaches {sps_np / floor:.1%}")
 
     try:
         import torch
     except ImportError:
-        print("torch  : not installed here; run with /work/bench-venv/bin/python for the ratio")
         torch = None
+    model_check = ""
     if torch is not None:
         flow.set_params(theta0)
         model = torch_model(flow)
@@ -262,15 +260,50 @@ def main() -> None:
         lp_n = flow.log_prob(check)
         diff = float(np.max(np.abs(lp_t - lp_n)))
         assert diff < 1e-9 * max(1.0, float(np.max(np.abs(lp_n)))), f"torch model differs by {diff}"
-        t_times = []
-        for _ in range(args.repeats):
-            model = torch_model(flow)
-            t_times.append(torch_epoch(model, X, args.batch_size, rng))
-        t_t = float(np.median(t_times))
-        sps_t = (X.shape[0] // args.batch_size) * args.batch_size / t_t
-        print(f"torch  : {sps_t:9.0f} samples/s  (torch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads; log_prob agrees to {diff:.1e})")
-        print(f"ratio  : numpy / torch = {sps_np / sps_t:.2f}")
+        model_check = f"log_prob agrees to {diff:.1e}"
+
+    # numpy and torch epochs interleaved, so that load from other processes hits both alike
+    np_times, t_times, t1_times = [], [], []
+    if torch is not None:
+        default_threads = torch.get_num_threads()
+    for _ in range(args.repeats):
+        flow.set_params(theta0)
+        np_times.append(numpy_epoch(flow, X, args.batch_size, rng))
+        if torch is not None:
+            torch.set_num_threads(default_threads)
+            t_times.append(torch_epoch(torch_model(flow), X, args.batch_size, rng))
+            torch.set_num_threads(1)
+            t1_times.append(torch_epoch(torch_model(flow), X, args.batch_size, rng))
+            torch.set_num_threads(default_threads)
+    n_samples = (X.shape[0] // args.batch_size) * args.batch_size
+    t_np = float(np.median(np_times))
+    sps_np = n_samples / t_np
+    print(f"numpy  : {sps_np:9.0f} samples/s  (epoch {t_np * 1e3:.0f} ms, median of {args.repeats})")
+    if torch is not None:
+        for label, times in ((f"{default_threads} threads", t_times), ("1 thread", t1_times)):
+            t_t = float(np.median(times))
+            sps_t = n_samples / t_t
+            ratios = np.array(times) / np.array(np_times)
+            print(f"torch  : {sps_t:9.0f} samples/s  (epoch {t_t * 1e3:.0f} ms; torch "
+                  f"{torch.__version__}, {label}; {model_check})")
+            print(f"ratio  : numpy / torch ({label}) throughput = {sps_np / sps_t:.2f} (median of "
+                  f"per-pair ratios {np.median(ratios):.2f}, range {ratios.min():.2f}-"
+                  f"{ratios.max():.2f})")
+    else:
+        print("torch  : not installed here; run with /work/bench-venv/bin/python for the ratio")
+
+    macs = dense_macs_per_sample(flow)
+    shape_rate = gemm_rate_at(args.batch_size, 128, 128)
+    print(f"floor  : {shape_rate / (2 * macs):9.0f} samples/s  if every product ran at the dgemm "
+          f"rate of this layer shape ({args.batch_size}x128 @ 128x128, 1 thread: "
+          f"{shape_rate / 1e9:.1f} GFLOP/s; {macs / 1e6:.2f} M multiply-adds per sample); "
+          f"numpy reaches {sps_np / (shape_rate / (2 * macs)):.0%}")
+    for threads in (1, None):
+        rate = dgemm_rate(threads=threads)
+        label = "1 thread" if threads == 1 else f"{os.cpu_count()} threads"
+        floor = rate / (2 * macs)
+        print(f"floor  : {floor:9.0f} samples/s  at the large-matrix dgemm rate "
+              f"({rate / 1e9:.1f} GFLOP/s, {label}); numpy reaches {sps_np / floor:.0%}")
 
     flow.set_params(theta0)
     sol = [latent_solve(flow, 32, rng) for _ in range(args.solves)]

@@ -50,6 +50,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--patience", type=int, default=20, help="early-stopping patience (default 20)")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="validation hold-out of the training images (default 0.1)")
+    p.add_argument("--val-trim", type=float, default=0.02,
+                   help="fraction of worst validation images ignored by early stopping "
+                        "(default 0.02; see lininv.flows.fit)")
     p.add_argument("--n-train", type=int, default=1400, help="training images (default 1400)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
     p.add_argument("--exclude", default="",
@@ -108,12 +111,13 @@ def run(args: argparse.Namespace) -> int:
                          "test_noise_seed": TEST_NOISE_SEED},
                 "training": {"method": "adam", "lr": args.lr, "batch_size": args.batch_size,
                              "epochs": args.epochs, "patience": args.patience,
-                             "val_fraction": args.val_fraction,
+                             "val_fraction": args.val_fraction, "val_trim": args.val_trim,
                              "weight_decay": args.weight_decay, "seed": args.seed},
             }
         )
         history = flows.fit(
-            flow, split.X_train, val_fraction=args.val_fraction, dequantize=True,
+            flow, split.X_train, val_fraction=args.val_fraction, val_trim=args.val_trim,
+            dequantize=True,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             weight_decay=args.weight_decay, patience=args.patience, progress=args.progress,
             checkpoint=out, rng=args.seed,
@@ -154,7 +158,8 @@ def _canonical(args: argparse.Namespace) -> str:
         ("--hidden", args.hidden), ("--activation", args.activation), ("--mixing", args.mixing),
         ("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--lr", args.lr),
         ("--weight-decay", args.weight_decay), ("--patience", args.patience),
-        ("--val-fraction", args.val_fraction), ("--n-train", args.n_train),
+        ("--val-fraction", args.val_fraction), ("--val-trim", args.val_trim),
+        ("--n-train", args.n_train),
         ("--split-seed", args.split_seed),
     ]
     if args.logit is not None:

@@ -305,6 +305,23 @@ def test_pullback_matches_finite_differences(shape, logit):
     assert_close(g[0], v[0] @ flow.jacobian(z[0]), rtol=1e-10)
 
 
+@settings(max_examples=10)
+@given(shape=shapes, logit=st.booleans())
+def test_log_prob_gradient_matches_finite_differences(shape, logit):
+    n, k, seed = shape
+    rng = np.random.default_rng(seed)
+    flow = make("realnvp_logit" if logit else "realnvp", n, rng)
+    x = signal_points(flow, k, rng)
+    lp, g = flow.log_prob_and_grad(x)
+    assert_close(lp, flow.log_prob(x), rtol=1e-13)
+    fd, err = np.empty_like(x), np.empty_like(x)
+    for j in range(n):
+        e = np.zeros(n)
+        e[j] = 1.0
+        fd[:, j], err[:, j] = derivative(lambda t, e=e: flow.log_prob(x + t * e))
+    assert_derivatives(g, fd, err)
+
+
 def test_single_point_shapes():
     rng = np.random.default_rng(0)
     flow = make("realnvp", 4, rng)
@@ -315,6 +332,8 @@ def test_single_point_shapes():
     assert_close(x2, x)
     assert pullback(np.ones(4)).shape == (4,)
     assert isinstance(flow.log_prob(x), float)
+    lp, g = flow.log_prob_and_grad(x)
+    assert isinstance(lp, float) and g.shape == (4,)
     Jb = flow.jacobian(np.stack([z, 2 * z]))
     assert Jb.shape == (2, 4, 4)
     assert_close(Jb[0], flow.jacobian(z))

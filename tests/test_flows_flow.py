@@ -36,6 +36,10 @@ def test_linear_flow_is_the_linear_invertible_prior():
     assert_close(flow.log_prob(x), prior.log_prob(x), rtol=1e-11)
     assert_close(flow.jacobian(z[0]), prior.G, rtol=1e-12, atol=1e-15)
     assert_close(flow.forward(z[0])[1], prior.log_abs_det, rtol=1e-12)
+    # score of a Gaussian: -Sigma^{-1} (x - mu), from a dense solve
+    _, score = flow.log_prob_and_grad(x)
+    expected = -np.linalg.solve(prior.covariance, (x - prior.mean).T).T
+    assert_close(score, expected, rtol=1e-8, atol=1e-8 * np.abs(expected).max())  # cond(Sigma)=1e6
 
 
 def test_linear_flow_takes_a_matrix_and_mean():

@@ -99,6 +99,7 @@ BAD_CALLS = [
     (lambda: fit(FLOW, X_INT, lr=0.0), ValueError, r"lr must be > 0"),
     (lambda: fit(FLOW, X_INT, patience=0), ValueError, r"patience must be an integer in \[1, inf\]"),
     (lambda: fit(FLOW, X_INT, val_fraction=0.95), ValueError, r"val_fraction must be <= 0.9"),
+    (lambda: fit(FLOW, X_INT, val_trim=0.6), ValueError, r"val_trim must be <= 0.5"),
     (lambda: fit(FLOW, X_INT[:2], val_fraction=0.1), ValueError, r"leaves no validation"),
     (lambda: fit(FLOW, X_INT, progress="yes"), TypeError, r"progress must be None or a bool"),
     (lambda: fit(FLOW, X_INT, max_grad_norm=0.0), ValueError, r"max_grad_norm must be > 0"),

@@ -12,7 +12,8 @@ API index
 ---------
 Flows
     Flow                    composition of bijectors: forward, inverse, log_prob, sample, jacobian,
-                            forward_and_pullback, nll_and_grad, get_params / set_params, save, copy
+                            forward_and_pullback, log_prob_and_grad, nll_and_grad,
+                            get_params / set_params, save, copy
     RealNVP                 builder: actnorm, permutation + LU linear, affine coupling, x n_layers
     linear_flow             the exact linear flow x = mean + G z (from a matrix or a prior)
     trainable_linear_flow   a linear flow with trainable parameters (LU linear + actnorm)

@@ -301,6 +301,35 @@ class Flow:
         return nll, self._grad.copy()
 
     @single_blas_thread
+    def log_prob_and_grad(self, x: Any) -> tuple[np.ndarray | float, np.ndarray]:
+        r"""Log-density and its gradient in the signal, :math:`\nabla_x \log p(x)`.
+
+        For the poster's signal-space formulation :math:`\min_x \|x - y\|^2 - \gamma \log p(x)`.
+
+        Parameters
+        ----------
+        x : array_like of shape (n,) or (k, n)
+            Inside :attr:`support`.
+
+        Returns
+        -------
+        log_prob : float or ndarray of shape (k,)
+        grad : ndarray, same shape as ``x``
+
+        Notes
+        -----
+        One inverse pass and one backward pass with cotangents :math:`-z` for the latent and 1
+        for the log-determinant: :math:`\nabla_x \log p = -J_{G^{-1}}^T z + \nabla_x
+        \log|\det J_{G^{-1}}|`.
+        """
+        arr, single = _batch("x", x, self.n)
+        self._check_support("x", arr)
+        z, ld, caches = self._inverse_all(arr, True)
+        lp = -0.5 * np.einsum("ki,ki->k", z, z) - 0.5 * self.n * _LOG_2PI + ld
+        g = self._backward_inverse(caches, -z, np.ones(arr.shape[0]), False)
+        return (float(lp[0]), g[0]) if single else (lp, g)
+
+    @single_blas_thread
     def forward_and_pullback(
         self, z: Any
     ) -> tuple[np.ndarray, Callable[[Any], np.ndarray]]:

@@ -89,7 +89,7 @@ def save(flow: Flow, path: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy stub: allow_pickle kw
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)

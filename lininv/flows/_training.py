@@ -36,12 +36,15 @@ class TrainingHistory:
         Per epoch (Adam: mean of the minibatch NLLs during the epoch; L-BFGS: the full-batch NLL
         after each iteration), nats per sample.
     val_nll : list of float
-        Validation NLL after each epoch (empty without validation data).
+        Validation criterion after each epoch (empty without validation data): the mean NLL of the
+        validation rows, without the ``val_trim`` fraction with the largest NLL.
+    val_nll_untrimmed : list of float
+        The plain mean validation NLL after each epoch.
     best_epoch : int
         Epoch (1-based) whose parameters the flow holds at the end; 0 if the starting parameters
         were best, and the last epoch without validation data.
     best_val_nll : float
-        Validation NLL at ``best_epoch`` (NaN without validation data).
+        Validation criterion at ``best_epoch`` (NaN without validation data).
     epochs : int
         Epochs (L-BFGS: iterations) run.
     stopped_early : bool
@@ -62,6 +65,7 @@ class TrainingHistory:
 
     train_nll: list[float] = field(default_factory=list)
     val_nll: list[float] = field(default_factory=list)
+    val_nll_untrimmed: list[float] = field(default_factory=list)
     best_epoch: int = 0
     best_val_nll: float = float("nan")
     epochs: int = 0
@@ -122,12 +126,18 @@ def _progress_enabled(progress: Any) -> bool:
     return bool(progress)
 
 
-def _mean_nll(flow: Flow, X: np.ndarray, chunk: int = 4096) -> float:
-    total = 0.0
+def _nlls(flow: Flow, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Per-row negative log-likelihoods."""
     with np.errstate(all="ignore"):  # a diverged flow gives NaN here, reported by the caller
-        for i in range(0, X.shape[0], chunk):
-            total -= float(np.sum(flow._log_prob(X[i : i + chunk])))
-    return total / X.shape[0]
+        return -np.concatenate([flow._log_prob(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)])
+
+
+def _criterion(nll: np.ndarray, trim: float) -> float:
+    """Mean NLL after leaving out the ``floor(trim * len)`` largest values."""
+    drop = int(math.floor(trim * nll.size))
+    if drop == 0:
+        return float(np.mean(nll))
+    return float(np.mean(np.partition(nll, nll.size - drop - 1)[: nll.size - drop]))
 
 
 @single_blas_thread
@@ -137,6 +147,7 @@ def fit(
     *,
     X_val: Any = None,
     val_fraction: float = 0.1,
+    val_trim: float = 0.0,
     dequantize: bool = False,
     method: str = "adam",
     epochs: int = 100,
@@ -163,6 +174,12 @@ def fit(
         Validation data. If omitted, a random ``val_fraction`` of ``X`` is held out.
     val_fraction : float, default=0.1
         Used when ``X_val`` is None; 0 disables validation (and early stopping).
+    val_trim : float, default=0.0
+        Fraction of validation rows with the largest NLL left out of the early-stopping criterion
+        (rounded down). A flow trained on few images can give a handful of held-out images a
+        density many orders of magnitude too small (e.g. a pixel value seen two or three times
+        in training), and their NLL then dominates the mean and stops training at once; trimming
+        them keeps the criterion about typical images. ``lininv train-flow`` uses 0.02.
     dequantize : bool, default=False
         Treat ``X`` (and ``X_val``) as integers 0..16 and train on :func:`dequantize` of them: fresh
         uniform noise every epoch for Adam, one fixed draw for L-BFGS and for validation
@@ -188,7 +205,8 @@ def fit(
         Show a tqdm progress bar; None shows it only when stderr is a terminal.
     checkpoint : path-like, optional
         Save the best flow there (atomically, :meth:`Flow.save`) whenever validation improves, so an
-        interrupted run loses nothing.
+        interrupted run loses nothing; ``flow.metadata["checkpoint"]`` records the epoch and its
+        validation NLL.
     rng : None, int, SeedSequence or Generator, default=None
         Drives the validation split, shuffling and dequantisation noise.
 
@@ -222,6 +240,7 @@ def fit(
     if X_val is not None:
         X_val = _check_data("X_val", X_val, n, bool(dequantize))
     val_fraction = check_real("val_fraction", val_fraction, low=0.0, high=0.9)
+    val_trim = check_real("val_trim", val_trim, low=0.0, high=0.5)
     method = check_choice("method", method, ("adam", "lbfgs"))
     epochs = check_int("epochs", epochs, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
@@ -264,7 +283,7 @@ def fit(
 
     hist = TrainingHistory(method=method, seed_entropy=seed_entropy)
     best = flow.get_params()
-    best_val = _mean_nll(flow, V) if V is not None else float("inf")
+    best_val = _criterion(_nlls(flow, V), val_trim) if V is not None else float("inf")
     hist.best_val_nll = best_val if V is not None else float("nan")
     t0 = time.perf_counter()
 
@@ -274,14 +293,16 @@ def fit(
         if V is None:
             hist.best_epoch = epoch
             return True
-        val = _mean_nll(flow, V)
+        nlls = _nlls(flow, V)
+        val = _criterion(nlls, val_trim)
         hist.val_nll.append(val)
+        hist.val_nll_untrimmed.append(float(np.mean(nlls)))
         if val < best_val:
             best_val = val
             best[:] = flow._theta
             hist.best_epoch, hist.best_val_nll = epoch, val
             if checkpoint is not None:
-                flow.metadata["training"] = {"best_epoch": epoch, "best_val_nll": val}
+                flow.metadata["checkpoint"] = {"epoch": epoch, "val_nll": val}
                 flow.save(checkpoint)
             return True
         return False
