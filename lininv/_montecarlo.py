@@ -333,8 +333,12 @@ def errors_for_draws(s: Any, omega: Any, noise_std: float = 0.0) -> np.ndarray:
     if noise_std == 0.0 and m > n:
         raise ValueError(f"omega must have m <= n = {n} columns without noise; got m = {m}")
     order = np.argsort(-raw, kind="stable")
-    Y = omega[:, order, :] * s_in[:, None]
-    return _errors_from_y(s_in, np.ascontiguousarray(Y), m * noise_std**2)
+    out = np.empty(omega.shape[0])
+    step = _default_batch(n, m)  # bounds the scaled copy held in memory
+    for lo in range(0, omega.shape[0], step):
+        Y = np.ascontiguousarray(omega[lo : lo + step, order, :] * s_in[:, None])
+        out[lo : lo + step] = _errors_from_y(s_in, Y, m * noise_std**2)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
