@@ -410,7 +410,7 @@ def sweep(
     --------
     >>> from lininv import make_spectrum, sweep
     >>> table = sweep({"flat": make_spectrum("flat", 6)}, [2, 3], trials=64, rng=0)
-    >>> [(row["m"], row["mc_mean"], row["lower"]) for row in table]  # E(m) = n - m exactly
+    >>> [(row["m"], round(row["mc_mean"], 12), row["lower"]) for row in table]  # E(m) = n - m
     [(2, 4.0, 4.0), (3, 3.0, 3.0)]
     >>> table.all_hold
     True
