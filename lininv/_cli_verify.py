@@ -177,9 +177,9 @@ def run(args: argparse.Namespace) -> int:
     rtol_text = f"rtol {rtol:g}" if trials is None else f"{trials} trials"
     print(f"seed {seed}, {rtol_text} per cell; wrote {folder / 'verify.json'}, "
           f"{folder / 'verify.csv'}, {folder / 'verify.png'}")
-    bad = table.violations()
-    if bad:
-        for r in bad:
+    violated = table.violations()
+    if violated:
+        for r in violated:
             which = [c.removesuffix("_holds") for c in ("lower_holds", "hmt_holds", "paper_holds")
                      if r[c] is False]
             print(f"VIOLATED: {', '.join(which)} bound at spectrum {r['spectrum']}, m = {r['m']}, "

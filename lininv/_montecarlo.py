@@ -97,7 +97,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.linalg import blas, lapack, solve_triangular
@@ -221,7 +221,7 @@ def _stable_error(s: np.ndarray, Y: np.ndarray, sigma2m: float) -> float:
     X[:, :m] = Yp
     X[np.arange(h), m + np.arange(h)] = s[:h]
     order = np.argsort(-np.max(np.abs(X), axis=1), kind="stable")
-    R = np.linalg.qr(X[order], mode="r")
+    R = np.asarray(np.linalg.qr(X[order], mode="r"))
     R11 = R[:m, :m]
     if not np.all(np.abs(np.diag(R11)) > 0.0):
         raise ValueError("omega must have full column rank for the noiseless error; got a rank-"
@@ -348,7 +348,7 @@ def errors_for_draws(s: Any, omega: Any, noise_std: float = 0.0) -> np.ndarray:
 def _seed_from(rng: Any) -> int:
     """An int seed that reproduces a run, from anything :func:`check_rng` accepts."""
     if rng is None:
-        return int(np.random.SeedSequence().entropy)
+        return int(cast(int, np.random.SeedSequence().entropy))
     if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
         if int(rng) < 0:
             raise ValueError(f"rng must be a non-negative int seed; got {int(rng)}")
@@ -537,10 +537,10 @@ def _run(
         try:
             while stop_at is None:
                 while len(running) < window:
-                    task = next(queue, None)
-                    if task is None:
+                    nxt: list[tuple[int, int]] | None = next(queue, None)
+                    if nxt is None:
                         break
-                    running[executor.submit(_compute_chunks, s, m, sigma2m, seed, task, batch)] = task
+                    running[executor.submit(_compute_chunks, s, m, sigma2m, seed, nxt, batch)] = nxt
                 if not running:
                     break
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)

@@ -555,10 +555,10 @@ def execute(plan: SweepPlan, *, executor: Any = None, progress: bool = False) ->
             try:
                 while True:
                     while len(running) < window:
-                        key = next(queue, None)
-                        if key is None:
+                        nxt: tuple[str, int, float] | None = next(queue, None)
+                        if nxt is None:
                             break
-                        running[pool.submit(_compute_cell, *args[key])] = key
+                        running[pool.submit(_compute_cell, *args[nxt])] = nxt
                     if not running:
                         break
                     done, _ = wait(list(running), return_when=FIRST_COMPLETED)
