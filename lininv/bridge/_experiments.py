@@ -712,12 +712,45 @@ def training_recipe() -> dict[str, Any]:
     """The default flow's architecture, data split and training settings (from its metadata).
 
     :func:`dataset_bias` trains its flow with exactly these (class excluded, ``epochs`` and seed
-    as given), so the biased flow differs from the default one only by its training data.
+    as given), so the biased flow differs from the default one only by its training data. The
+    optimiser settings are read from ``metadata["training"]`` where present, else from the
+    canonical ``metadata["command"]`` (``lininv train-flow`` spells out every option).
+
+    Returns
+    -------
+    dict
+        ``{"architecture": {...}, "data": {...}, "training": {"epochs", "batch_size", "lr",
+        "weight_decay", "patience", "val_fraction"}}``.
     """
+    import shlex
+
     from lininv import flows
 
     meta = flows.default_flow().flow.metadata
-    return {key: dict(meta[key]) for key in ("architecture", "data", "training")}
+    options: dict[str, str] = {}
+    words = shlex.split(str(meta.get("command", "")))
+    for key, value in zip(words, words[1:], strict=False):
+        if key.startswith("--"):
+            options[key[2:].replace("-", "_")] = value
+    kinds = {
+        "epochs": int,
+        "batch_size": int,
+        "lr": float,
+        "weight_decay": float,
+        "patience": int,
+        "val_fraction": float,
+    }
+    training = {}
+    for key, kind in kinds.items():
+        value = meta.get("training", {}).get(key, options.get(key))
+        if value is None:
+            raise ValueError(f"the default flow's metadata does not record its training {key!r}")
+        training[key] = kind(value)
+    return {
+        "architecture": dict(meta["architecture"]),
+        "data": dict(meta["data"]),
+        "training": training,
+    }
 
 
 def _train_flow_without(
@@ -966,6 +999,6 @@ SMALL: dict[str, dict[str, Any]] = {
         "n_val": 4,
         "max_iter": 300,
     },
-    "dataset-bias": {"ms": (16, 64), "n_test": 6, "max_iter": 300, "epochs": 2},
+    "dataset-bias": {"ms": (16, 64), "n_test": 6, "n_val": 20, "max_iter": 300, "epochs": 2},
     "likelihood-proxy": {"n_samples": 300},
 }
