@@ -219,7 +219,7 @@ def compare(
     X_train = as_matrix(
         "X_train", X_train, shape=(None, n), shape_hint=f" to match the flow's n = {n}"
     )
-    ms = check_ms(ms, n)
+    m_values = check_ms(ms, n)
     noise_std = check_real("noise_std", noise_std, low=0.0)
     gamma = check_real("gamma", gamma, low=0.0)
     draws = check_int("draws", draws, low=1)
@@ -248,7 +248,7 @@ def compare(
     prior = LinearInvertiblePrior.fit(X_train, reg=reg)
     generator = LowRankPrior.fit(X_train, k)
     floor = np.asarray(generator.representation_error(X_test))
-    glob = global_predictions(prior, ms, noise_std)
+    glob = global_predictions(prior, m_values, noise_std)
     params = {
         "noise_std": noise_std,
         "gamma": gamma,
@@ -282,13 +282,13 @@ def compare(
     table = Table(COMPARE_COLUMNS, title="Recovery error ||x_hat - x0||^2 vs m")
     errors: dict[str, list[np.ndarray]] = {meth: [] for meth in METHODS}
     local = None
-    for i, m in enumerate(ms):
+    for i, m in enumerate(m_values):
         key = f"m={m}"
         cell = store.get(key) if store is not None else None
         if cell is None:
             if local is None:
                 t0 = time.perf_counter()
-                local = local_predictions(flow, X_test, ms, noise_std).mean()
+                local = local_predictions(flow, X_test, m_values, noise_std).mean()
                 seconds["local"] += time.perf_counter() - t0
             cell = _compare_cell(
                 flow, X_test, X_val, int(m), prior, generator, entropy, settings, seconds
@@ -329,7 +329,9 @@ def compare(
                 f"rank-k {row['rank_k_mean']:.4g}, gauss {row['gauss_mean']:.4g}",
                 flush=True,
             )
-    return Comparison(table, {meth: np.array(v) for meth, v in errors.items()}, ms, params, seconds)
+    return Comparison(
+        table, {meth: np.array(v) for meth, v in errors.items()}, m_values, params, seconds
+    )
 
 
 def _image_shape(image_shape: Any, n: int) -> tuple[int, int]:

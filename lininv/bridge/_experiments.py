@@ -7,6 +7,7 @@ settings); ``lininv experiments NAME`` runs one and writes it to a folder. Every
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -507,9 +508,7 @@ def inpainting(
     runs: list[tuple[str, str, float | None]] = [("flow, z_init = 0", "zeros", None)]
     runs += [(f"flow, z_init ~ N(0, {s:g}^2 I)", "random", s) for s in stds]
     for index, (label, init, std) in enumerate(runs):
-        c = _cached(
-            store, label, lambda init=init, std=std, index=index: flow_cell(init, std, index)
-        )
+        c = _cached(store, label, functools.partial(flow_cell, init, std, index))
         table.append({"method": label, **_stats("", c["errors"]), "converged": c["converged"]})
         examples[label] = np.asarray(c["examples"])
         if progress:
@@ -661,7 +660,9 @@ def initialisation(
     val = []
     for gi, g in enumerate(grid):
         c = _cached(
-            store, f"val-gamma{gi}", lambda g=g: solve(Av, Yv, Xv, g, "fixed_norm", max(radii), 0)
+            store,
+            f"val-gamma{gi}",
+            functools.partial(solve, Av, Yv, Xv, g, "fixed_norm", max(radii), 0),
         )
         val.append(float(np.mean(c["errors"])))
     best_gamma = grid[int(np.argmin(val))]
@@ -676,9 +677,7 @@ def initialisation(
             c = _cached(
                 store,
                 f"{init}-{si}-gamma-{gamma_label}",
-                lambda init=init, scale=scale, gamma=gamma, si=si: solve(
-                    A, Y, X, gamma, init, scale, 100 + si
-                ),
+                functools.partial(solve, A, Y, X, gamma, init, scale, 100 + si),
             )
             table.append(
                 {

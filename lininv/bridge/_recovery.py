@@ -215,6 +215,7 @@ def initial_latents(
         return np.zeros((k, n))
     if init == "pseudo_inverse":
         return np.asarray(flow.inverse(_pinv_apply(A, Y))[0], dtype=float).reshape(k, n)
+    assert init_scale is not None  # validated by recover for the random initialisations
     children = gen.spawn(k)
     W = np.stack([c.standard_normal(n) for c in children])
     if init == "random":
@@ -223,6 +224,7 @@ def initial_latents(
         norms = np.linalg.norm(W, axis=1, keepdims=True)
         return init_scale * W / norms
     # null_space: truth plus a perturbation invisible to A
+    assert X_true is not None  # validated by recover
     X0 = X_true + init_scale * _null_project(A, W)
     return np.asarray(flow.inverse(X0)[0], dtype=float).reshape(k, n)
 
