@@ -73,7 +73,6 @@ __all__ = [
 
 #: Smallest s_i^2 / s_1^2 ever allowed (condition number of G at most 1e12).
 MIN_FLOOR = 1e-24
-_LOG_FLOOR = math.log(MIN_FLOOR)
 #: Default floor for Monte-Carlo searches (cond(G) <= 1e4): below it the per-draw errors of
 #: cliff-like spectra are dominated by rare near-singular draws (heavy tails) and the engine
 #: switches to its slower certified kernel.
@@ -91,7 +90,7 @@ class Family:
     name : str
     bounds : callable n -> list of (low, high)
         The parameter box (its dimension may depend on ``n``).
-    build : callable (theta, n) -> ndarray of shape (n,)
+    build : callable (theta, n, floor) -> ndarray of shape (n,)
         Squared singular values, descending, ``s_1^2 = 1``, before flooring.
     describe : str
         The formula.
@@ -99,15 +98,15 @@ class Family:
 
     name: str
     bounds: Callable[[int], list[tuple[float, float]]]
-    build: Callable[[np.ndarray, int], np.ndarray]
+    build: Callable[[np.ndarray, int, float], np.ndarray]
     describe: str
 
 
-def _power(theta: np.ndarray, n: int) -> np.ndarray:
+def _power(theta: np.ndarray, n: int, floor: float = MIN_FLOOR) -> np.ndarray:
     return np.arange(1, n + 1, dtype=float) ** -theta[0]
 
 
-def _exponential(theta: np.ndarray, n: int) -> np.ndarray:
+def _exponential(theta: np.ndarray, n: int, floor: float = MIN_FLOOR) -> np.ndarray:
     return np.exp(-theta[0] * np.arange(n, dtype=float))
 
 
@@ -115,21 +114,26 @@ def _cliff_index(x: float, n: int) -> int:
     return int(min(n - 1, max(1, round(x))))
 
 
-def _cliff(theta: np.ndarray, n: int) -> np.ndarray:
+def _cliff(theta: np.ndarray, n: int, floor: float = MIN_FLOOR) -> np.ndarray:
     j = _cliff_index(theta[0], n)
     s2 = np.full(n, 10.0 ** theta[1])
     s2[:j] = 1.0
     return s2
 
 
-def _mixture(theta: np.ndarray, n: int) -> np.ndarray:
+def _mixture(theta: np.ndarray, n: int, floor: float = MIN_FLOOR) -> np.ndarray:
     return _cliff(theta[:2], n) * _power(theta[2:], n)
 
 
-def _free(theta: np.ndarray, n: int) -> np.ndarray:
-    # log s_{i+1}^2 = log s_i^2 - 24 ln(10) theta_i, theta_i in [0, 1]: any descending spectrum
-    # within the floor (one step can jump all the way down).
-    return np.exp(np.concatenate(([0.0], np.cumsum(theta * _LOG_FLOOR))))
+def _free(theta: np.ndarray, n: int, floor: float = MIN_FLOOR) -> np.ndarray:
+    # Each step goes down a fraction theta_i of the remaining log-distance to the floor:
+    # log s_{i+1}^2 = (1 - theta_i) log s_i^2 + theta_i log(floor). Every descending spectrum
+    # between 1 and the floor is reached, with no flat (saturated) regions in parameter space.
+    log_s2 = np.zeros(n)
+    log_floor = math.log(floor)
+    for i, th in enumerate(theta):
+        log_s2[i + 1] = (1.0 - th) * log_s2[i] + th * log_floor
+    return np.exp(log_s2)
 
 
 FAMILIES: dict[str, Family] = {
@@ -153,7 +157,7 @@ FAMILIES: dict[str, Family] = {
         "free",
         lambda n: [(0.0, 1.0)] * (n - 1),
         _free,
-        "any descending spectrum: log s_{i+1}^2 = log s_i^2 - 24 ln(10) t_i, t_i in [0, 1]",
+        "any descending spectrum: log s_{i+1}^2 = (1 - t_i) log s_i^2 + t_i log(floor), t_i in [0, 1]",
     ),
 }
 
@@ -172,7 +176,7 @@ def spectrum(
     array([1.e+00, 1.e+00, 1.e-04, 1.e-04])
     """
     fam = FAMILIES[check_choice("family", family, tuple(FAMILIES))]
-    s2 = np.maximum(fam.build(np.asarray(theta, dtype=float), n), floor)
+    s2 = np.maximum(fam.build(np.asarray(theta, dtype=float), n, floor), floor)
     return np.sqrt(np.sort(s2)[::-1])
 
 
@@ -592,9 +596,13 @@ class ConjectureReport:
                 f"{c.method}: {c.ratio:.6f} [{c.ci[0]:.6f}, {c.ci[1]:.6f}]"
             )
         how = "exact" if r.exact else f"{r.trials} fresh trials"
+        again = ""
+        if r.confirmation is not None and not r.exact:
+            c = r.confirmation
+            again = f"; independent re-run ({c.trials} trials): {c.ratio:.6f} [{c.ci[0]:.6f}, {c.ci[1]:.6f}]"
         return (
             f"no counterexample found: smallest E(m)/(lambda m) = {r.ratio:.6f} {ci} ({how}) at "
-            f"{where}; {len(self.results)} searches, {len(self.unreliable)} too noisy to rank"
+            f"{where}{again}; {len(self.results)} searches, {len(self.unreliable)} too noisy to rank"
         )
 
 
@@ -604,6 +612,7 @@ def probe_conjecture(
     families: Sequence[str] = ("power", "exponential", "cliff", "mixture", "free"),
     free_max_n: int = 12,
     confirm_trials: int = 200_000,
+    recheck: int = 3,
     mc_floor: float = 1e-4,
     claim: Callable[[np.ndarray, int], float] | None = None,
     output: str | os.PathLike[str] | None = None,
@@ -615,8 +624,9 @@ def probe_conjecture(
     Minimises the ratio over every family (``free`` only for ``n <= free_max_n``) and size.
     ``m = 1`` is exact (no sampling). Every result whose fresh interval lies entirely below 1 is
     re-run independently (:func:`confirm`, ``confirm_trials`` draws or mpmath); the report's
-    ``counterexample`` is True only if that also lies below 1. The smallest ratio found is
-    reported whatever it is.
+    ``counterexample`` is True only if that also lies below 1. The ``recheck`` smallest reliable
+    results are re-run the same way whatever their interval, and the smallest ratio found is
+    reported (ranked by the independent re-run where there is one) whatever it is.
 
     ``mc_floor`` (default ``1e-4``) is the spectrum floor of the Monte-Carlo searches
     (``m >= 2``): below it, spectra with a cliff at ``j = m`` and a tiny tail have per-draw errors
@@ -635,6 +645,7 @@ def probe_conjecture(
     """
     free_max_n = check_int("free_max_n", free_max_n, low=2)
     confirm_trials = check_int("confirm_trials", confirm_trials, low=2)
+    recheck = check_int("recheck", recheck, low=0)
     mc_floor = check_real("mc_floor", mc_floor, low=MIN_FLOOR, high=1.0)
     target: Any = "conjecture" if claim is None else _check_target_name(claim)
     _, _, _, gen = check_common(1.0, 1.0, rng)
@@ -649,17 +660,26 @@ def probe_conjecture(
         )
         if output is not None:
             _atomic_json(Path(output), [r.to_dict() for r in results])
+    # Independent large re-runs: every result whose fresh interval lies below 1 (a candidate
+    # counterexample), and the `recheck` smallest reliable ones whatever their interval, so that
+    # the reported minimum carries a precise, independent confidence interval.
+    claim_fn = target if callable(target) else None
+    reliable_sorted = sorted((r for r in results if r.reliable), key=lambda r: r.ratio)
+    to_confirm = {id(r) for r in results if r.ci[1] < 1.0} | {id(r) for r in reliable_sorted[:recheck]}
     final: list[SearchResult] = []
     for r in results:
-        if r.ci[1] < 1.0:
-            c = confirm(r, trials=confirm_trials, target=target if callable(target) else None,
-                        rng=seed_of(gen))
+        if id(r) in to_confirm:
+            c = confirm(r, trials=confirm_trials, target=claim_fn, rng=seed_of(gen))
             r = SearchResult(**{**asdict(r), "confirmation": c})
         final.append(r)
-    final.sort(key=lambda r: r.ratio)
-    counter = [r for r in final if r.confirmation is not None and r.confirmation.below_one]
-    reliable = [r for r in final if r.reliable] or final
-    smallest = counter[0] if counter else reliable[0]
+
+    def key(r: SearchResult) -> float:
+        return r.confirmation.ratio if r.confirmation is not None else r.ratio
+
+    final.sort(key=key)
+    counter = [r for r in final if r.ci[1] < 1.0 and r.confirmation is not None and r.confirmation.below_one]
+    confirmed = [r for r in final if r.confirmation is not None]
+    smallest = counter[0] if counter else (confirmed or [r for r in final if r.reliable] or final)[0]
     if output is not None:
         _atomic_json(Path(output), [r.to_dict() for r in final])
     return ConjectureReport(smallest, bool(counter), tuple(final))

@@ -77,6 +77,7 @@ FULL: dict[str, Any] = dict(
         sizes=((3, 1), (6, 1), (12, 1), (32, 1), (4, 2), (6, 3), (16, 4), (32, 8)),
         families=("power", "exponential", "cliff", "mixture", "free"),
         confirm_trials=200_000,
+        draws=1024,
     ),
 )
 QUICK: dict[str, Any] = dict(
@@ -158,8 +159,8 @@ def run_tightness(
     conj_cfg: dict[str, Any] = dict(cfg["conjecture"])
     conjecture = probe_conjecture(
         sizes=conj_cfg.pop("sizes"), families=conj_cfg.pop("families"), rng=seed_of(gen),
-        output=None if output is None else f"{output}.conjecture.partial.json", **conj_cfg,
-        **cfg["search"],
+        output=None if output is None else f"{output}.conjecture.partial.json",
+        **(cfg["search"] | conj_cfg),
     )
     report = TightnessReport(seed, bounds, conjecture, time.perf_counter() - start)
     if output is not None:
