@@ -163,12 +163,12 @@ def reference() -> None:
 
 
 def crossover(reps: int) -> None:
-    """Both fast kernels on the same draws around the switch point ``n m^2 = 2^18``."""
+    """Both fast kernels on the same draws, around the switch point ``n m^2 = 2^15``."""
     from lininv import _montecarlo as mc
 
     K = mc._kernels()
-    print(f"kernel crossover (switch at n m^2 = {_NUMBA_MAX_WORK}); microseconds per draw")
-    for n, m in [(64, 16), (128, 32), (96, 48), (256, 32), (160, 48), (256, 64)]:
+    print(f"kernel crossover (switch at n m^2 = {_NUMBA_MAX_WORK}), microseconds per draw")
+    for n, m in [(32, 8), (64, 8), (64, 16), (128, 16), (96, 24), (64, 32), (128, 32), (256, 64)]:
         s = spectrum(n)
         k = max(8, min(512, 2**21 // (n * m * m)))
         Y = chunk_normals(0, 0, k, n, m) * s[:, None]

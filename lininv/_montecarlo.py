@@ -124,7 +124,7 @@ CHUNK_DRAWS = 64
 FAST_TOL = 1e-6
 #: Problems with n m^2 at most this use the numba kernel, larger ones BLAS/LAPACK (measured by
 #: ``benchmarks/montecarlo.py --crossover``: per-call overhead dominates below, BLAS wins above).
-_NUMBA_MAX_WORK = 2**18
+_NUMBA_MAX_WORK = 2**15
 #: Target size of one batch of draws held in memory (bytes per buffer).
 _BATCH_BYTES = 16 * 2**20
 #: Adaptive runs take at least this many chunks before the stopping rule is consulted.
