@@ -104,6 +104,9 @@ BAD_CALLS = [
     (lambda: fit(FLOW, X_INT, progress="yes"), TypeError, r"progress must be None or a bool"),
     (lambda: fit(FLOW, X_INT, max_grad_norm=0.0), ValueError, r"max_grad_norm must be > 0"),
     (lambda: fit(FLOW, X_INT, weight_decay=-1.0), ValueError, r"weight_decay must be >= 0"),
+    (lambda: fit(FLOW, X_INT, checkpoint=3), TypeError, r"checkpoint must be None, a str"),
+    (lambda: fit(FLOW, X_INT, checkpoint="/no/such/dir/f.npz"), ValueError,
+     r"checkpoint folder does not exist"),
     (lambda: fit(LOGIT_FLOW, X_INT, batch_size=4), ValueError, r"X must lie inside the flow's support"),
     # data and persistence
     (lambda: dequantize(np.array([[0.5]])), ValueError, r"X must hold integers in 0..16"),

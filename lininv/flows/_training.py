@@ -3,6 +3,7 @@ r"""Maximum-likelihood training: Adam on minibatches or full-batch L-BFGS, with 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -252,6 +253,12 @@ def fit(
         patience = check_int("patience", patience, low=1)
     gtol = check_real("gtol", gtol, low=0.0, low_open=True)
     show = _progress_enabled(progress)
+    if checkpoint is not None:
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be None, a str or os.PathLike; got {describe(checkpoint)}")
+        folder = os.path.dirname(os.path.abspath(os.fspath(checkpoint)))
+        if not os.path.isdir(folder):
+            raise ValueError(f"checkpoint folder does not exist: {folder}")
     seed_entropy = None
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         seed_entropy = int(rng)
@@ -290,7 +297,8 @@ def fit(
     def improved(epoch: int) -> bool:
         """Record validation after ``epoch``; keep the parameters if best."""
         nonlocal best_val
-        if V is None:
+        if V is None:  # without validation, the latest finite parameters are the best known
+            best[:] = flow._theta
             hist.best_epoch = epoch
             return True
         nlls = _nlls(flow, V)
