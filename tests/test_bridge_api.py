@@ -7,6 +7,7 @@ PUBLIC = {
     "recover",
     "RecoveryResult",
     "INITS",
+    "STALL_GTOL",
     "spectrum_predictions",
     "local_singular_values",
     "local_predictions",

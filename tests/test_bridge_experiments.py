@@ -33,9 +33,7 @@ matplotlib.use("Agg")
 
 def _tiny_flow(split, epochs=3):
     flow = flows.RealNVP(64, n_layers=2, hidden=16, rng=0)
-    flows.fit(
-        flow, split.X_train, dequantize=True, epochs=epochs, lr=1e-3, rng=0, progress=False
-    )
+    flows.fit(flow, split.X_train, dequantize=True, epochs=epochs, lr=1e-3, rng=0, progress=False)
     return flow
 
 

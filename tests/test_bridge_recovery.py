@@ -197,6 +197,21 @@ def test_non_finite_evaluation_is_reported_not_returned():
     assert np.linalg.norm(res.z) <= 3.0
 
 
+class _WrongGradient(_Overflowing):
+    """A test double whose pullback returns the negated gradient (a broken VJP)."""
+
+    def forward_and_pullback(self, z):
+        x, _ = super().forward_and_pullback(z)
+        return x, lambda v: -np.asarray(v, dtype=float)
+
+
+def test_line_search_failure_away_from_a_minimum_is_a_failure():
+    res = recover(_WrongGradient(4, limit=1e6), np.eye(4), np.ones(4))
+    assert res.success is False
+    assert res.message.startswith("ABNORMAL") and "accepted" not in res.message
+    assert res.grad_norm > 1.0
+
+
 def test_non_finite_start_raises():
     flow = _Overflowing(4, limit=1.0)
     with pytest.raises(ValueError, match="not finite at the starting latent"):

@@ -12,6 +12,7 @@ Recovery
     recover                  min_z ||A G(z) - y||^2 + gamma ||z||^2 by L-BFGS-B (RecoveryResult)
     RecoveryResult           x, z, success, message, iterations, objective, grad_norm
     INITS                    the initialisations recover understands
+    STALL_GTOL               gradient level at which a line-search stall counts as converged
 Linear predictions
     spectrum_predictions     lower bound, prediction, HMT upper bound over m for one spectrum
     local_singular_values    singular values of the flow's Jacobian at the true latents
@@ -88,13 +89,14 @@ from lininv.bridge._predictions import (
     local_singular_values,
     spectrum_predictions,
 )
-from lininv.bridge._recovery import INITS, RecoveryResult, recover
+from lininv.bridge._recovery import INITS, STALL_GTOL, RecoveryResult, recover
 from lininv.bridge._table import Table
 
 __all__ = [
     "recover",
     "RecoveryResult",
     "INITS",
+    "STALL_GTOL",
     "spectrum_predictions",
     "local_singular_values",
     "local_predictions",
