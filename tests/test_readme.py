@@ -40,3 +40,19 @@ def test_readme_commands_exist():
     commands = "\n".join(_blocks("bash"))
     for cmd in re.findall(r"^lininv ([a-z-]+)", commands, flags=re.M):
         assert cmd in sub.choices, f"README mentions `lininv {cmd}`, which is not a command"
+
+
+def test_readme_verify_excerpt_is_what_the_code_prints_today():
+    """The excerpt row of `lininv verify` in the README is recomputed (one cell, ~2 s)."""
+    import lininv as L
+
+    row = re.search(r"^power:1\s+256\s+64\s+0\s+(.*)$", README, flags=re.M).group(1).split()
+    lower, mean, ci_lo, ci_hi, pred = (float(v.strip("[],")) for v in row[:5])
+    # The CLI's defaults: seed 0, rtol 2e-4; a cell's seed depends only on the sweep seed and
+    # the cell's parameters, so this single cell reproduces the CLI's row.
+    cell = L.sweep({"power:1": L.make_spectrum("power:1", 256)}, [64], rtol=2e-4, rng=0).rows[0]
+    assert f"{cell['lower']:.4g}" == f"{lower:.4g}"
+    assert f"{cell['mc_mean']:.5g}" == f"{mean:.5g}"
+    assert f"{cell['ci_low']:.5g}" == f"{ci_lo:.5g}"
+    assert f"{cell['ci_high']:.5g}" == f"{ci_hi:.5g}"
+    assert f"{cell['predicted']:.5g}" == f"{pred:.5g}"
