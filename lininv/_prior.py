@@ -199,7 +199,8 @@ class LinearInvertiblePrior:
         if N < 2:
             raise ValueError(f"X must have at least 2 rows to fit a covariance; got {N}")
         mu = X.mean(axis=0)
-        _, d, Rt = np.linalg.svd(X - mu, full_matrices=True)
+        # Thin SVD when N >= n (Rt is n x n either way); the left factor is never needed.
+        _, d, Rt = np.linalg.svd(X - mu, full_matrices=N < n)
         var = np.zeros(n)
         var[: d.size] = d**2 / N
         var += reg
