@@ -90,7 +90,11 @@ def run(args: Any) -> int:
         result = EXPERIMENTS[name](**kwargs)
         paths = result.save(output)
         print(result.table.to_markdown())
-        print(f"{name}: {time.perf_counter() - t0:.1f} s; wrote {', '.join(paths)}", flush=True)
+        print(
+            f"{name}: {time.perf_counter() - t0:.1f} s (cells computed in "
+            f"{result.compute_seconds:.1f} s); wrote {', '.join(paths)}",
+            flush=True,
+        )
         import matplotlib.pyplot as plt
 
         plt.close(result.figure)

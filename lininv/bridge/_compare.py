@@ -110,6 +110,8 @@ class Comparison:
     seconds : dict of str to float
         Wall-clock time per method summed over the cells computed in this call (0 for resumed
         cells).
+    compute_seconds : float
+        Wall-clock time of all cells when they were computed (resumed cells included).
     """
 
     table: Table
@@ -117,6 +119,7 @@ class Comparison:
     ms: np.ndarray
     params: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    compute_seconds: float = 0.0
 
 
 @single_blas_thread
@@ -282,10 +285,12 @@ def compare(
     table = Table(COMPARE_COLUMNS, title="Recovery error ||x_hat - x0||^2 vs m")
     errors: dict[str, list[np.ndarray]] = {meth: [] for meth in METHODS}
     local = None
+    compute_seconds = 0.0
     for i, m in enumerate(m_values):
         key = f"m={m}"
         cell = store.get(key) if store is not None else None
         if cell is None:
+            t_cell = time.perf_counter()
             if local is None:
                 t0 = time.perf_counter()
                 local = local_predictions(flow, X_test, m_values, noise_std).mean()
@@ -298,8 +303,10 @@ def compare(
                 float(local.predicted[i]),
                 float(local.upper[i]),
             ]
+            cell["seconds"] = time.perf_counter() - t_cell
             if store is not None:
                 store.put(key, cell)
+        compute_seconds += float(cell.get("seconds") or 0.0)
         per = {meth: np.asarray(cell["errors"][meth], dtype=float) for meth in METHODS}
         for meth in METHODS:
             errors[meth].append(per[meth])
@@ -330,7 +337,12 @@ def compare(
                 flush=True,
             )
     return Comparison(
-        table, {meth: np.array(v) for meth, v in errors.items()}, m_values, params, seconds
+        table,
+        {meth: np.array(v) for meth, v in errors.items()},
+        m_values,
+        params,
+        seconds,
+        compute_seconds,
     )
 
 

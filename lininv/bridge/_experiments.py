@@ -158,6 +158,9 @@ class ExperimentResult:
         Further results (JSON-serialisable), e.g. chosen weights or summaries.
     seconds : float
         Wall-clock time of this call (resumed cells cost nothing).
+    compute_seconds : float
+        Wall-clock time of computing every cell, summed, whichever run computed them (a
+        resumed run reports the original cost).
     """
 
     name: str
@@ -166,6 +169,7 @@ class ExperimentResult:
     params: dict[str, Any]
     data: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    compute_seconds: float = 0.0
 
     def save(self, folder: Any) -> list[str]:
         """Write ``NAME.csv``, ``NAME.json`` (table, settings, data, time) and ``NAME.png``."""
@@ -179,6 +183,7 @@ class ExperimentResult:
             "table": self.table.to_dict(),
             "data": to_jsonable(self.data),
             "seconds": self.seconds,
+            "compute_seconds": self.compute_seconds,
         }
         atomic_write_text(base + ".json", json.dumps(payload, indent=1))
         tmp = os.path.join(folder, f".tmp-{self.name}.png")
@@ -193,15 +198,26 @@ def _store(out: Any, name: str, params: dict[str, Any]) -> CellStore | None:
     return CellStore(os.path.join(os.fspath(out), ".cells", name), params)
 
 
-def _cached(store: CellStore | None, key: str, compute: Callable[[], dict[str, Any]]) -> dict:
-    """A cell's value from the store, or computed (and stored)."""
-    if store is not None:
-        value = store.get(key)
-        if value is not None:
-            return value
-    value = to_jsonable(compute())
-    if store is not None:
-        store.put(key, value)
+def _cached(
+    store: CellStore | None,
+    key: str,
+    compute: Callable[[], dict[str, Any]],
+    clock: list[float] | None = None,
+) -> dict:
+    """A cell's value from the store, or computed (and stored with its compute time).
+
+    The compute time (``"_seconds"``) is appended to ``clock`` either way, so that a resumed run
+    still reports what its cells cost when they were computed.
+    """
+    value = store.get(key) if store is not None else None
+    if value is None:
+        t0 = time.perf_counter()
+        value = to_jsonable(compute())
+        value["_seconds"] = time.perf_counter() - t0
+        if store is not None:
+            store.put(key, value)
+    if clock is not None:
+        clock.append(float(value.get("_seconds") or 0.0))
     return value
 
 
@@ -306,6 +322,7 @@ def compressed_sensing(
         params,
         {"compare_params": comp.params},
         time.perf_counter() - t0,
+        comp.compute_seconds,
     )
 
 
@@ -349,6 +366,7 @@ def denoising(
     X = _subset(data.X_test, n_test, cell_rng(seed, 20))
     N, n = X.shape
     params = {"noise_stds": sigmas, "gammas": gams, "n_test": N, "max_iter": max_iter, "seed": seed}
+    clock: list[float] = []
     store = _store(out, "denoising", params)
     prior = LinearInvertiblePrior.fit(data.X_train)
     s_fit = prior.singular_values
@@ -388,7 +406,7 @@ def denoising(
                     ),
                 }
 
-            c = _cached(store, f"sigma{si}-gamma{gi}", cell)
+            c = _cached(store, f"sigma{si}-gamma{gi}", cell, clock)
             row = {"noise_std": sigma, "gamma": gamma, "flow_converged": c["converged"]}
             row.update(_stats("flow_", c["flow"]))
             row.update(_stats("gauss_", c["gauss"]))
@@ -411,7 +429,7 @@ def denoising(
     plot_denoising(table, ax)
     ax.set_title("Denoising on 8x8 digits: error vs gamma", fontsize=9)
     return ExperimentResult(
-        "denoising", table, fig, params, {"best_gamma": best}, time.perf_counter() - t0
+        "denoising", table, fig, params, {"best_gamma": best}, time.perf_counter() - t0, sum(clock)
     )
 
 
@@ -476,6 +494,7 @@ def inpainting(
         "max_iter": max_iter,
         "seed": seed,
     }
+    clock: list[float] = []
     store = _store(out, "inpainting", params)
     A = mask_measurements(centre_mask((8, 8), hole), n)
     Y = X @ A.T
@@ -508,7 +527,7 @@ def inpainting(
     runs: list[tuple[str, str, float | None]] = [("flow, z_init = 0", "zeros", None)]
     runs += [(f"flow, z_init ~ N(0, {s:g}^2 I)", "random", s) for s in stds]
     for index, (label, init, std) in enumerate(runs):
-        c = _cached(store, label, functools.partial(flow_cell, init, std, index))
+        c = _cached(store, label, functools.partial(flow_cell, init, std, index), clock)
         table.append({"method": label, **_stats("", c["errors"]), "converged": c["converged"]})
         examples[label] = np.asarray(c["examples"])
         if progress:
@@ -545,7 +564,7 @@ def inpainting(
             "examples": {"gauss": X_gauss[:6], "lasso": X_lasso[:6], "rank_k": X_rank[:6]},
         }
 
-    b = _cached(store, "baselines", baselines)
+    b = _cached(store, "baselines", baselines, clock)
     table.rows[0]["linear_expected"] = b["local_expected"]  # the flow from z = 0: local theory
     table.append(
         {
@@ -570,7 +589,9 @@ def inpainting(
     labels += ["Gaussian MLE", "Lasso-DCT"]
     plot_images(np.stack(rows), ax2, row_labels=labels)
     data_out = {"lasso_lambda": b["lasso_lambda"], "rank_k_gamma": b["rank_k_gamma"]}
-    return ExperimentResult("inpainting", table, fig, params, data_out, time.perf_counter() - t0)
+    return ExperimentResult(
+        "inpainting", table, fig, params, data_out, time.perf_counter() - t0, sum(clock)
+    )
 
 
 # -- 4a. initialisation and regularisation ----------------------------------------------------------
@@ -627,6 +648,7 @@ def initialisation(
         "max_iter": max_iter,
         "seed": seed,
     }
+    clock: list[float] = []
     store = _store(out, "initialisation", params)
     A = cell_rng(seed, 40).standard_normal((X.shape[0], m, n)) / np.sqrt(m)
     Y = np.einsum("kmn,kn->km", A, X)
@@ -663,6 +685,7 @@ def initialisation(
             store,
             f"val-gamma{gi}",
             functools.partial(solve, Av, Yv, Xv, g, "fixed_norm", max(radii), 0),
+            clock,
         )
         val.append(float(np.mean(c["errors"])))
     best_gamma = grid[int(np.argmin(val))]
@@ -678,6 +701,7 @@ def initialisation(
                 store,
                 f"{init}-{si}-gamma-{gamma_label}",
                 functools.partial(solve, A, Y, X, gamma, init, scale, 100 + si),
+                clock,
             )
             table.append(
                 {
@@ -700,7 +724,7 @@ def initialisation(
         "validation_errors": dict(zip(map(str, grid), val, strict=True)),
     }
     return ExperimentResult(
-        "initialisation", table, fig, params, data_out, time.perf_counter() - t0
+        "initialisation", table, fig, params, data_out, time.perf_counter() - t0, sum(clock)
     )
 
 
@@ -859,12 +883,16 @@ def dataset_bias(
     if flow is None:
         if path is not None and os.path.exists(path):
             flow = flows.load(path)
+            assert store is not None
+            train_seconds = float((store.get("training") or {}).get("_seconds") or 0.0)
         else:
             t1 = time.perf_counter()
             flow, split = _train_flow_without(exclude, seed, epochs, train)
             train_seconds = time.perf_counter() - t1
             if path is not None:
                 flow.save(path)
+                assert store is not None
+                store.put("training", {"_seconds": train_seconds})
     if split is None:
         data_meta = training_recipe()["data"]
         split = flows.split_digits(
@@ -898,6 +926,7 @@ def dataset_bias(
         params,
         {"train_seconds": train_seconds, "n_ood": int(X_ood.shape[0])},
         time.perf_counter() - t0,
+        train_seconds + comp.compute_seconds,
     )
 
 
@@ -973,7 +1002,8 @@ def likelihood_proxy(
     )
     ax1.set_title("Trained flow", fontsize=9)
     ax2.set_title("Linear flow: exactly monotone", fontsize=9)
-    return ExperimentResult("likelihood-proxy", table, fig, params, {}, time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return ExperimentResult("likelihood-proxy", table, fig, params, {}, elapsed, elapsed)
 
 
 #: Experiment functions by command-line name.

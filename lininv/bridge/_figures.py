@@ -318,7 +318,8 @@ def plot_initialisation(result: Any, ax: Any = None) -> Any:
                 )
     ax.set_yscale("log")
     ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlim(left=-0.3)
+    drawn = [r["init_norm"] for r in table.rows if r["init"] in ("fixed_norm", *markers)]
+    ax.set_xlim(-0.3, 2.0 * max(drawn + [1.0]))
     ax.set_xlabel(r"$\|z_{\mathrm{init}}\|$ (mean over signals; symlog)")
     ax.set_ylabel(r"$\|\hat x - x_0\|^2$ (mean, 95% CI)")
     ax.legend(fontsize=7)
