@@ -73,10 +73,10 @@ def _default_spectra() -> list[tuple[str, Any]]:
 def check_deterministic_equivalent(
     *,
     spectra: Sequence[tuple[str, Any]] | None = None,
-    sizes: Sequence[int] = (32, 128),
-    m_fractions: Sequence[float] = (0.125, 0.5),
+    sizes: Sequence[int] = (32, 128, 256),
+    m_fractions: Sequence[float] = (0.125, 0.25, 0.5),
     noise_stds: Sequence[float] = (0.0, 0.1),
-    rtol: float = 2e-3,
+    rtol: float = 1e-3,
     predictor: Callable[[np.ndarray, int, float], float] | None = None,
     precision: float = 1.0,
     z: float = Z_SE,
@@ -89,11 +89,11 @@ def check_deterministic_equivalent(
     spectra : sequence of (label, callable n -> s), optional
         Spectrum families; defaults to power laws ``a = 1, 2``, exponential ``r = 0.9``, a cliff
         and one dominant value.
-    sizes : sequence of int, default=(32, 128)
-    m_fractions : sequence of float, default=(0.125, 0.5)
+    sizes : sequence of int, default=(32, 128, 256)
+    m_fractions : sequence of float, default=(0.125, 0.25, 0.5)
         ``m = round(fraction * n)``.
     noise_stds : sequence of float, default=(0.0, 0.1)
-    rtol : float, default=2e-3
+    rtol : float, default=1e-3
         Target relative precision passed to ``lininv.expected_error`` (divided by
         ``sqrt(precision)``).
     predictor : callable (s, m, sigma) -> float, optional
