@@ -183,3 +183,19 @@ BAD = [
 def test_bad_calls(setup, call, exc, match):
     with pytest.raises(exc, match=match):
         call(setup)
+
+
+def test_training_recipe_is_the_default_flows():
+    import inspect
+
+    from lininv.bridge import training_recipe
+
+    recipe = training_recipe()
+    meta = flows.default_flow().flow.metadata
+    assert recipe["architecture"] == meta["architecture"]
+    accepted = inspect.signature(flows.fit).parameters
+    for key, value in recipe["training"].items():
+        assert key in accepted, key
+        if key in meta.get("training", {}):
+            assert value == meta["training"][key], key
+    assert {"epochs", "lr", "batch_size", "patience", "val_fraction"} <= set(recipe["training"])

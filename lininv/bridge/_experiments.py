@@ -735,16 +735,17 @@ def training_recipe() -> dict[str, Any]:
     """The default flow's architecture, data split and training settings (from its metadata).
 
     :func:`dataset_bias` trains its flow with exactly these (class excluded, ``epochs`` and seed
-    as given), so the biased flow differs from the default one only by its training data. The
-    optimiser settings are read from ``metadata["training"]`` where present, else from the
-    canonical ``metadata["command"]`` (``lininv train-flow`` spells out every option).
+    as given), so the biased flow differs from the default one only by its training data. Every
+    keyword of :func:`lininv.flows.fit` recorded in ``metadata["training"]`` is taken from there,
+    else from the canonical ``metadata["command"]`` (``lininv train-flow`` spells out every
+    option), so options added to the recipe later are followed too.
 
     Returns
     -------
     dict
-        ``{"architecture": {...}, "data": {...}, "training": {"epochs", "batch_size", "lr",
-        "weight_decay", "patience", "val_fraction"}}``.
+        ``{"architecture": {...}, "data": {...}, "training": {fit keyword: value}}``.
     """
+    import inspect
     import shlex
 
     from lininv import flows
@@ -755,20 +756,22 @@ def training_recipe() -> dict[str, Any]:
     for key, value in zip(words, words[1:], strict=False):
         if key.startswith("--"):
             options[key[2:].replace("-", "_")] = value
-    kinds = {
-        "epochs": int,
-        "batch_size": int,
-        "lr": float,
-        "weight_decay": float,
-        "patience": int,
-        "val_fraction": float,
-    }
-    training = {}
-    for key, kind in kinds.items():
-        value = meta.get("training", {}).get(key, options.get(key))
-        if value is None:
-            raise ValueError(f"the default flow's metadata does not record its training {key!r}")
-        training[key] = kind(value)
+    recorded = dict(meta.get("training", {}))
+    skip = {"flow", "X", "X_val", "dequantize", "progress", "checkpoint", "rng"}
+    training: dict[str, Any] = {}
+    for name, par in inspect.signature(flows.fit).parameters.items():
+        if name in skip or par.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        if name in recorded:
+            training[name] = recorded[name]
+        elif name in options:
+            kind = float if par.default is None else type(par.default)
+            training[name] = kind(options[name])
+    missing = {"epochs", "lr", "batch_size", "patience", "val_fraction"} - set(training)
+    if missing:
+        raise ValueError(
+            f"the default flow's metadata does not record its training {sorted(missing)}"
+        )
     return {
         "architecture": dict(meta["architecture"]),
         "data": dict(meta["data"]),
@@ -783,7 +786,7 @@ def _train_flow_without(
     from lininv import flows
 
     recipe = training_recipe()
-    arch, data, opts = recipe["architecture"], recipe["data"], recipe["training"]
+    arch, data, opts = recipe["architecture"], recipe["data"], dict(recipe["training"])
     split = flows.split_digits(n_train=data["n_train"], exclude=exclude, rng=data["split_seed"])
     if train is not None:
         return train(split), split
@@ -796,23 +799,12 @@ def _train_flow_without(
         logit=arch["logit"],
         rng=seed,
     )
-    flows.fit(
-        flow,
-        split.X_train,
-        val_fraction=opts["val_fraction"],
-        dequantize=True,
-        epochs=opts["epochs"] if epochs is None else epochs,
-        batch_size=opts["batch_size"],
-        lr=opts["lr"],
-        weight_decay=opts["weight_decay"],
-        patience=opts["patience"],
-        progress=False,
-        rng=seed,
-    )
+    if epochs is not None:
+        opts["epochs"] = epochs
+    flows.fit(flow, split.X_train, dequantize=True, progress=False, rng=seed, **opts)
     return flow, split
 
 
-@single_blas_thread
 def dataset_bias(
     flow: Any = None,
     *,
@@ -873,6 +865,7 @@ def dataset_bias(
         "seed": seed,
         "custom_flow": flow is not None,
         "custom_train": train is not None,
+        "recipe": training_recipe()["training"] if flow is None and train is None else None,
     }
     store = _store(out, "dataset-bias", params)
     path = (
