@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from lininv import make_spectrum
+
 __all__ = ["power", "exponential", "cliff", "flat", "dominant", "geometric_cond", "label"]
 
 
 def power(n: int, a: float = 1.0) -> np.ndarray:
-    """``s_i^2 = i^-a``, i = 1..n."""
-    return np.arange(1, n + 1, dtype=float) ** (-a / 2.0)
+    """``s_i^2 = i^-a``, i = 1..n (the ``lininv verify`` family ``power:a``)."""
+    return make_spectrum(f"power:{float(a)!r}", n)
 
 
 def exponential(n: int, r: float) -> np.ndarray:
-    """``s_i^2 = r^(i-1)``."""
-    return np.sqrt(r ** np.arange(n, dtype=float))
+    """``s_i^2 = r^(i-1)`` (the ``lininv verify`` family ``exp:r``)."""
+    return make_spectrum(f"exp:{float(r)!r}", n)
 
 
 def cliff(n: int, j: int, h: float) -> np.ndarray:
