@@ -8,6 +8,11 @@ Contents, by figure:
   interval, the prediction, the lower bound and both upper bounds;
   :func:`plot_prediction_error` -- relative error of the prediction against ``m``, beside the
   Monte-Carlo uncertainty.
+* The nonlinear bridge (defined in :mod:`lininv.bridge`, re-exported here and loaded on first
+  access so that importing this module does not import the flows):
+  :func:`plot_comparison` -- flow error against ``m`` beside the linear predictions and baselines;
+  :func:`plot_denoising`, :func:`plot_inpainting`, :func:`plot_images`,
+  :func:`plot_initialisation`, :func:`plot_likelihood_proxy` -- the miniature experiments.
 """
 
 from __future__ import annotations
@@ -19,7 +24,24 @@ import numpy as np
 from lininv._sweep import SweepTable
 from lininv._validation import describe
 
-__all__ = ["plot_bounds", "plot_prediction_error"]
+_BRIDGE_FIGURES = (
+    "plot_comparison",
+    "plot_denoising",
+    "plot_inpainting",
+    "plot_images",
+    "plot_initialisation",
+    "plot_likelihood_proxy",
+)
+
+__all__ = ["plot_bounds", "plot_prediction_error", *_BRIDGE_FIGURES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BRIDGE_FIGURES:
+        from lininv.bridge import _figures
+
+        return getattr(_figures, name)
+    raise AttributeError(f"module 'lininv.plotting' has no attribute {name!r}")
 
 
 def _axes(ax: Any) -> Any:

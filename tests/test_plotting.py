@@ -76,3 +76,18 @@ def test_bad_input(table):
         plot_prediction_error(table, "nope")
     with pytest.raises(ValueError, match="at least one row"):
         plot_bounds(table.select(spectrum="nope"))
+
+
+def test_bridge_figures_are_reexported_lazily():
+    import subprocess
+    import sys
+
+    import lininv.bridge
+    import lininv.plotting
+
+    for name in lininv.plotting._BRIDGE_FIGURES:
+        assert getattr(lininv.plotting, name) is getattr(lininv.bridge, name)
+    # Importing lininv.plotting alone does not import the flows.
+    code = "import sys, lininv.plotting; print('lininv.flows' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
