@@ -119,7 +119,11 @@ def torch_model(flow: flows.Flow):
                 nn.Linear(b.hidden, b.hidden),
                 nn.Linear(b.hidden, 2 * b._na),
             )
-            for lin, w, bias in ((self.l1, "W1", "b1"), (self.l2, "W2", "b2"), (self.l3, "W3", "b3")):
+            for lin, w, bias in (
+                (self.l1, "W1", "b1"),
+                (self.l2, "W2", "b2"),
+                (self.l3, "W3", "b3"),
+            ):
                 lin.weight = P(p[w].T)
                 lin.bias = P(p[bias])
             self.act = {"relu": nn.ReLU(), "tanh": nn.Tanh(), "elu": nn.ELU()}[b.activation]
@@ -218,8 +222,13 @@ def latent_solve(flow: flows.Flow, m: int, rng) -> tuple[float, int, float]:
 
     t = time.perf_counter()
     with blas_threads():
-        res = minimize(fun, np.zeros(flow.n), jac=True, method="L-BFGS-B",
-                       options={"maxiter": 500, "gtol": 1e-10})
+        res = minimize(
+            fun,
+            np.zeros(flow.n),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": 500, "gtol": 1e-10},
+        )
     dt = time.perf_counter() - t
     x_hat = flow.forward(res.x)[0]
     return dt, int(res.nit), float(np.linalg.norm(x_hat - x0) / np.linalg.norm(x0))
@@ -240,11 +249,15 @@ def main() -> None:
     # move away from the identity start so that every product is exercised as in training
     flows.fit(flow, X, epochs=1, val_fraction=0.0, progress=False, rng=0)
     theta0 = flow.get_params()
-    print(f"lininv {lininv.__version__}, numpy {np.__version__}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"BLAS {blas_description()}; load average {os.getloadavg()[0]:.1f}")
-    print(f"model: RealNVP(64, n_layers=8, hidden=128), {flow.n_params} parameters, float64, "
-          f"batch {args.batch_size}, {X.shape[0]} samples per epoch")
+    print(
+        f"lininv {lininv.__version__}, numpy {np.__version__}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"BLAS {blas_description()}; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"model: RealNVP(64, n_layers=8, hidden=128), {flow.n_params} parameters, float64, "
+        f"batch {args.batch_size}, {X.shape[0]} samples per epoch"
+    )
 
     try:
         import torch
@@ -278,39 +291,51 @@ def main() -> None:
     n_samples = (X.shape[0] // args.batch_size) * args.batch_size
     t_np = float(np.median(np_times))
     sps_np = n_samples / t_np
-    print(f"numpy  : {sps_np:9.0f} samples/s  (epoch {t_np * 1e3:.0f} ms, median of {args.repeats})")
+    print(
+        f"numpy  : {sps_np:9.0f} samples/s  (epoch {t_np * 1e3:.0f} ms, median of {args.repeats})"
+    )
     if torch is not None:
         for label, times in ((f"{default_threads} threads", t_times), ("1 thread", t1_times)):
             t_t = float(np.median(times))
             sps_t = n_samples / t_t
             ratios = np.array(times) / np.array(np_times)
-            print(f"torch  : {sps_t:9.0f} samples/s  (epoch {t_t * 1e3:.0f} ms; torch "
-                  f"{torch.__version__}, {label}; {model_check})")
-            print(f"ratio  : numpy / torch ({label}) throughput = {sps_np / sps_t:.2f} (median of "
-                  f"per-pair ratios {np.median(ratios):.2f}, range {ratios.min():.2f}-"
-                  f"{ratios.max():.2f})")
+            print(
+                f"torch  : {sps_t:9.0f} samples/s  (epoch {t_t * 1e3:.0f} ms; torch "
+                f"{torch.__version__}, {label}; {model_check})"
+            )
+            print(
+                f"ratio  : numpy / torch ({label}) throughput = {sps_np / sps_t:.2f} (median of "
+                f"per-pair ratios {np.median(ratios):.2f}, range {ratios.min():.2f}-"
+                f"{ratios.max():.2f})"
+            )
     else:
         print("torch  : not installed here; run with /work/bench-venv/bin/python for the ratio")
 
     macs = dense_macs_per_sample(flow)
     shape_rate = gemm_rate_at(args.batch_size, 128, 128)
-    print(f"floor  : {shape_rate / (2 * macs):9.0f} samples/s  if every product ran at the dgemm "
-          f"rate of this layer shape ({args.batch_size}x128 @ 128x128, 1 thread: "
-          f"{shape_rate / 1e9:.1f} GFLOP/s; {macs / 1e6:.2f} M multiply-adds per sample); "
-          f"numpy reaches {sps_np / (shape_rate / (2 * macs)):.0%}")
+    print(
+        f"floor  : {shape_rate / (2 * macs):9.0f} samples/s  if every product ran at the dgemm "
+        f"rate of this layer shape ({args.batch_size}x128 @ 128x128, 1 thread: "
+        f"{shape_rate / 1e9:.1f} GFLOP/s; {macs / 1e6:.2f} M multiply-adds per sample); "
+        f"numpy reaches {sps_np / (shape_rate / (2 * macs)):.0%}"
+    )
     for threads in (1, None):
         rate = dgemm_rate(threads=threads)
         label = "1 thread" if threads == 1 else f"{os.cpu_count()} threads"
         floor = rate / (2 * macs)
-        print(f"floor  : {floor:9.0f} samples/s  at the large-matrix dgemm rate "
-              f"({rate / 1e9:.1f} GFLOP/s, {label}); numpy reaches {sps_np / floor:.0%}")
+        print(
+            f"floor  : {floor:9.0f} samples/s  at the large-matrix dgemm rate "
+            f"({rate / 1e9:.1f} GFLOP/s, {label}); numpy reaches {sps_np / floor:.0%}"
+        )
 
     flow.set_params(theta0)
     sol = [latent_solve(flow, 32, rng) for _ in range(args.solves)]
     times = [s[0] for s in sol]
-    print(f"solve  : {np.median(times) * 1e3:.1f} ms median per latent-space L-BFGS solve (m = 32, "
-          f"n = 64; iterations {[s[1] for s in sol]}; relative errors "
-          f"{', '.join(f'{s[2]:.2f}' for s in sol)})")
+    print(
+        f"solve  : {np.median(times) * 1e3:.1f} ms median per latent-space L-BFGS solve (m = 32, "
+        f"n = 64; iterations {[s[1] for s in sol]}; relative errors "
+        f"{', '.join(f'{s[2]:.2f}' for s in sol)})"
+    )
 
 
 if __name__ == "__main__":

@@ -151,8 +151,10 @@ def report(n: int, m: int, r: dict[str, float]) -> None:
 def reference() -> None:
     """THEORY.md section 7: s_i^2 = 1/i, n = 256, m = 64, 40,000 draws."""
     s = spectrum(256)
-    for sigma, quoted in ((0.0, "2.3156 +- 0.0001, lambda m = 2.3102"),
-                          (0.1, "2.6242 +- 0.0001, m (kappa - sigma^2) = 2.6179")):
+    for sigma, quoted in (
+        (0.0, "2.3156 +- 0.0001, lambda m = 2.3102"),
+        (0.1, "2.6242 +- 0.0001, m (kappa - sigma^2) = 2.6179"),
+    ):
         t0 = time.perf_counter()
         est = lininv.expected_error(s, 64, sigma, trials=40_000, rng=20260101)
         pred = lininv.predicted_error(s, 64, sigma)
@@ -175,8 +177,10 @@ def crossover(reps: int) -> None:
         a = (s, Y, 0.0, np.empty(k), np.zeros(k, dtype=bool))
         t_numba = best_of(lambda a=a: K.fast_errors(*a[:3], mc.FAST_TOL, *a[3:]), reps) / k
         t_blas = best_of(lambda a=a: mc._fast_blas(*a), reps) / k
-        print(f"  ({n:4d}, {m:3d})  n m^2 = {n * m * m:8d}:  numba {t_numba * 1e6:8.1f}   "
-              f"BLAS {t_blas * 1e6:8.1f}")
+        print(
+            f"  ({n:4d}, {m:3d})  n m^2 = {n * m * m:8d}:  numba {t_numba * 1e6:8.1f}   "
+            f"BLAS {t_blas * 1e6:8.1f}"
+        )
 
 
 def main() -> None:

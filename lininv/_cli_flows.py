@@ -40,25 +40,49 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--hidden", type=int, default=128, help="conditioner width (default 128)")
     p.add_argument("--activation", default="elu", help="relu, tanh or elu (default elu)")
     p.add_argument("--mixing", default="permutation", help="permutation or rotation")
-    p.add_argument("--logit", type=float, default=None, metavar="ALPHA",
-                   help="add a Logit layer with this margin (default: none)")
+    p.add_argument(
+        "--logit",
+        type=float,
+        default=None,
+        metavar="ALPHA",
+        help="add a Logit layer with this margin (default: none)",
+    )
     p.add_argument("--epochs", type=int, default=200, help="maximum epochs (default 200)")
     p.add_argument("--batch-size", type=int, default=64, help="minibatch (default 64)")
     p.add_argument("--lr", type=float, default=3e-4, help="Adam step size (default 3e-4)")
-    p.add_argument("--weight-decay", type=float, default=1.0,
-                   help="decoupled weight decay per unit step (default 1.0)")
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=1.0,
+        help="decoupled weight decay per unit step (default 1.0)",
+    )
     p.add_argument("--patience", type=int, default=20, help="early-stopping patience (default 20)")
-    p.add_argument("--val-fraction", type=float, default=0.1,
-                   help="validation hold-out of the training images (default 0.1)")
-    p.add_argument("--val-trim", type=float, default=0.02,
-                   help="fraction of worst validation images ignored by early stopping "
-                        "(default 0.02; see lininv.flows.fit)")
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="validation hold-out of the training images (default 0.1)",
+    )
+    p.add_argument(
+        "--val-trim",
+        type=float,
+        default=0.02,
+        help="fraction of worst validation images ignored by early stopping "
+        "(default 0.02; see lininv.flows.fit)",
+    )
     p.add_argument("--n-train", type=int, default=1400, help="training images (default 1400)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the split (default 0)")
-    p.add_argument("--exclude", default="",
-                   help="comma-separated digit classes left out of training, e.g. 3 or 3,8")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar (default: only on a terminal)")
+    p.add_argument(
+        "--exclude",
+        default="",
+        help="comma-separated digit classes left out of training, e.g. 3 or 3,8",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: only on a terminal)",
+    )
     p.set_defaults(func=run)
 
 
@@ -90,8 +114,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         split = flows.split_digits(n_train=args.n_train, exclude=exclude, rng=args.split_seed)
         flow = flows.RealNVP(
-            64, args.layers, args.hidden, activation=args.activation, mixing=args.mixing,
-            logit=args.logit, rng=args.seed,
+            64,
+            args.layers,
+            args.hidden,
+            activation=args.activation,
+            mixing=args.mixing,
+            logit=args.logit,
+            rng=args.seed,
         )
         X_test = flows.dequantize(split.X_test, rng=TEST_NOISE_SEED)
         flow.metadata.update(
@@ -101,26 +130,51 @@ def run(args: argparse.Namespace) -> int:
                 "numpy_version": np.__version__,
                 "machine": platform.machine(),
                 "blas": blas_description(),
-                "architecture": {"n": 64, "n_layers": args.layers, "hidden": args.hidden,
-                                 "activation": args.activation, "mixing": args.mixing,
-                                 "logit": args.logit, "seed": args.seed},
-                "data": {"dataset": "sklearn.datasets.load_digits", "n_train": args.n_train,
-                         "split_seed": args.split_seed, "exclude": list(exclude),
-                         "test_index": split.test_index.tolist(),
-                         "dequantization": "(X + U[0,1)) / 17",
-                         "test_noise_seed": TEST_NOISE_SEED},
-                "training": {"method": "adam", "lr": args.lr, "batch_size": args.batch_size,
-                             "epochs": args.epochs, "patience": args.patience,
-                             "val_fraction": args.val_fraction, "val_trim": args.val_trim,
-                             "weight_decay": args.weight_decay, "seed": args.seed},
+                "architecture": {
+                    "n": 64,
+                    "n_layers": args.layers,
+                    "hidden": args.hidden,
+                    "activation": args.activation,
+                    "mixing": args.mixing,
+                    "logit": args.logit,
+                    "seed": args.seed,
+                },
+                "data": {
+                    "dataset": "sklearn.datasets.load_digits",
+                    "n_train": args.n_train,
+                    "split_seed": args.split_seed,
+                    "exclude": list(exclude),
+                    "test_index": split.test_index.tolist(),
+                    "dequantization": "(X + U[0,1)) / 17",
+                    "test_noise_seed": TEST_NOISE_SEED,
+                },
+                "training": {
+                    "method": "adam",
+                    "lr": args.lr,
+                    "batch_size": args.batch_size,
+                    "epochs": args.epochs,
+                    "patience": args.patience,
+                    "val_fraction": args.val_fraction,
+                    "val_trim": args.val_trim,
+                    "weight_decay": args.weight_decay,
+                    "seed": args.seed,
+                },
             }
         )
         history = flows.fit(
-            flow, split.X_train, val_fraction=args.val_fraction, val_trim=args.val_trim,
+            flow,
+            split.X_train,
+            val_fraction=args.val_fraction,
+            val_trim=args.val_trim,
             dequantize=True,
-            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-            weight_decay=args.weight_decay, patience=args.patience, progress=args.progress,
-            checkpoint=out, rng=args.seed,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            patience=args.patience,
+            progress=args.progress,
+            checkpoint=out,
+            rng=args.seed,
         )
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from exc
@@ -132,21 +186,32 @@ def run(args: argparse.Namespace) -> int:
         linear = LinearInvertiblePrior.fit(flows.dequantize(split.X_train, rng=args.seed))
     linear_bpd = flows.bits_per_dim(-float(np.mean(linear.log_prob(X_test))))
     flow.metadata["training"].update(
-        {"epochs_run": history.epochs, "best_epoch": history.best_epoch,
-         "best_val_bits_per_dim": flows.bits_per_dim(history.best_val_nll)
-         if math.isfinite(history.best_val_nll) else None,
-         "stopped": history.message, "seconds": round(history.seconds, 2),
-         "samples_per_second": round(history.samples_per_second, 1)}
+        {
+            "epochs_run": history.epochs,
+            "best_epoch": history.best_epoch,
+            "best_val_bits_per_dim": flows.bits_per_dim(history.best_val_nll)
+            if math.isfinite(history.best_val_nll)
+            else None,
+            "stopped": history.message,
+            "seconds": round(history.seconds, 2),
+            "samples_per_second": round(history.samples_per_second, 1),
+        }
     )
-    flow.metadata["results"] = {"test_bits_per_dim": flow_bpd,
-                                "linear_gaussian_test_bits_per_dim": linear_bpd,
-                                "n_test": int(X_test.shape[0])}
+    flow.metadata["results"] = {
+        "test_bits_per_dim": flow_bpd,
+        "linear_gaussian_test_bits_per_dim": linear_bpd,
+        "n_test": int(X_test.shape[0]),
+    }
     flow.save(out)
-    print(f"trained {history.epochs} epochs in {history.seconds:.1f} s "
-          f"({history.samples_per_second:.0f} samples/s); best epoch {history.best_epoch} "
-          f"({history.message})")
-    print(f"held-out bits/dim on {X_test.shape[0]} test digits: flow {flow_bpd:.4f}, "
-          f"best linear Gaussian {linear_bpd:.4f}")
+    print(
+        f"trained {history.epochs} epochs in {history.seconds:.1f} s "
+        f"({history.samples_per_second:.0f} samples/s); best epoch {history.best_epoch} "
+        f"({history.message})"
+    )
+    print(
+        f"held-out bits/dim on {X_test.shape[0]} test digits: flow {flow_bpd:.4f}, "
+        f"best linear Gaussian {linear_bpd:.4f}"
+    )
     print(f"saved {out}")
     return 0
 
@@ -154,11 +219,19 @@ def run(args: argparse.Namespace) -> int:
 def _canonical(args: argparse.Namespace) -> str:
     """The command with every training option spelled out (independent of future defaults)."""
     opts = [
-        ("--output", args.output), ("--seed", args.seed), ("--layers", args.layers),
-        ("--hidden", args.hidden), ("--activation", args.activation), ("--mixing", args.mixing),
-        ("--epochs", args.epochs), ("--batch-size", args.batch_size), ("--lr", args.lr),
-        ("--weight-decay", args.weight_decay), ("--patience", args.patience),
-        ("--val-fraction", args.val_fraction), ("--val-trim", args.val_trim),
+        ("--output", args.output),
+        ("--seed", args.seed),
+        ("--layers", args.layers),
+        ("--hidden", args.hidden),
+        ("--activation", args.activation),
+        ("--mixing", args.mixing),
+        ("--epochs", args.epochs),
+        ("--batch-size", args.batch_size),
+        ("--lr", args.lr),
+        ("--weight-decay", args.weight_decay),
+        ("--patience", args.patience),
+        ("--val-fraction", args.val_fraction),
+        ("--val-trim", args.val_trim),
         ("--n-train", args.n_train),
         ("--split-seed", args.split_seed),
     ]

@@ -52,28 +52,59 @@ def add_parser(subparsers: Any) -> None:
             "m sum_{i>m-2} s_i^2. Exit status 1 if a bound is violated beyond its 95% CI."
         ),
     )
-    p.add_argument("-n", "--n", type=str, default=None,
-                   help=f"signal dimension (default {DEFAULT_N}; a FILE spectrum sets its own)")
-    p.add_argument("--spectrum", action="append", default=None, metavar="SPEC",
-                   help="power:a (s_i^2 = i^-a), exp:r (s_i^2 = r^(i-1)), flat, or a FILE of "
-                   f"singular values; repeat for several (default {DEFAULT_SPECTRUM})")
-    p.add_argument("--m", dest="ms", default=None, metavar="M,M,...",
-                   help="comma-separated measurement counts, 1 <= m < n (default: 2 to about 3n/4, "
-                   "ratio sqrt 2)")
-    p.add_argument("--noise", default="0", metavar="SIGMA,...",
-                   help="comma-separated noise standard deviations >= 0 (default 0)")
+    p.add_argument(
+        "-n",
+        "--n",
+        type=str,
+        default=None,
+        help=f"signal dimension (default {DEFAULT_N}; a FILE spectrum sets its own)",
+    )
+    p.add_argument(
+        "--spectrum",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help="power:a (s_i^2 = i^-a), exp:r (s_i^2 = r^(i-1)), flat, or a FILE of "
+        f"singular values; repeat for several (default {DEFAULT_SPECTRUM})",
+    )
+    p.add_argument(
+        "--m",
+        dest="ms",
+        default=None,
+        metavar="M,M,...",
+        help="comma-separated measurement counts, 1 <= m < n (default: 2 to about 3n/4, "
+        "ratio sqrt 2)",
+    )
+    p.add_argument(
+        "--noise",
+        default="0",
+        metavar="SIGMA,...",
+        help="comma-separated noise standard deviations >= 0 (default 0)",
+    )
     stop = p.add_mutually_exclusive_group()
-    stop.add_argument("--rtol", default=None,
-                      help=f"target relative standard error per cell (default {DEFAULT_RTOL:g})")
+    stop.add_argument(
+        "--rtol",
+        default=None,
+        help=f"target relative standard error per cell (default {DEFAULT_RTOL:g})",
+    )
     stop.add_argument("--trials", default=None, help="fixed number of draws per cell")
     p.add_argument("--max-trials", default="100000", help="cap for --rtol runs (default 100000)")
     p.add_argument("--seed", default="0", help="sweep seed, an int >= 0 (default 0)")
-    p.add_argument("--output", default=DEFAULT_OUTPUT, metavar="DIR",
-                   help=f"output folder, created if missing (default {DEFAULT_OUTPUT})")
-    p.add_argument("--workers", default=None,
-                   help="local worker processes (default: number of CPUs)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run on a Dask cluster (needs the dask extra), e.g. tcp://host:8786")
+    p.add_argument(
+        "--output",
+        default=DEFAULT_OUTPUT,
+        metavar="DIR",
+        help=f"output folder, created if missing (default {DEFAULT_OUTPUT})",
+    )
+    p.add_argument(
+        "--workers", default=None, help="local worker processes (default: number of CPUs)"
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a Dask cluster (needs the dask extra), e.g. tcp://host:8786",
+    )
     p.set_defaults(func=run)
 
 
@@ -128,8 +159,11 @@ def run(args: argparse.Namespace) -> int:
     # --- validate everything before any work ---------------------------------------------------
     spectra = _spectra(args)
     n_min = min(s.size for s in spectra.values())
-    ms = (_list("--m", args.ms, lambda name, t: _int(name, t, 1)) if args.ms is not None
-          else default_ms(n_min))
+    ms = (
+        _list("--m", args.ms, lambda name, t: _int(name, t, 1))
+        if args.ms is not None
+        else default_ms(n_min)
+    )
     for spec, s in spectra.items():
         bad = [m for m in ms if m >= s.size]
         if bad:
@@ -156,8 +190,16 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise UsageError(f"--output folder {str(folder)!r} is not usable: {exc}") from None
     try:
-        plan = prepare(spectra, ms, noises, rtol=rtol, trials=trials, max_trials=max_trials,
-                       rng=seed, output=folder / "verify.json")
+        plan = prepare(
+            spectra,
+            ms,
+            noises,
+            rtol=rtol,
+            trials=trials,
+            max_trials=max_trials,
+            rng=seed,
+            output=folder / "verify.json",
+        )
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     executor, own = _executor(args.scheduler, workers, len(plan.todo))
@@ -166,8 +208,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         table = execute(plan, executor=executor, progress=sys.stderr.isatty())
     except KeyboardInterrupt:
-        print(f"lininv verify: interrupted; finished cells are saved in {folder / 'verify.json'}"
-              "; run the same command again to resume", file=sys.stderr)
+        print(
+            f"lininv verify: interrupted; finished cells are saved in {folder / 'verify.json'}"
+            "; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     finally:
         if own is not None:
@@ -177,15 +222,23 @@ def run(args: argparse.Namespace) -> int:
     print(table.format())
     print()
     rtol_text = f"rtol {rtol:g}" if trials is None else f"{trials} trials"
-    print(f"seed {seed}, {rtol_text} per cell; wrote {folder / 'verify.json'}, "
-          f"{folder / 'verify.csv'}, {folder / 'verify.png'}")
+    print(
+        f"seed {seed}, {rtol_text} per cell; wrote {folder / 'verify.json'}, "
+        f"{folder / 'verify.csv'}, {folder / 'verify.png'}"
+    )
     violated = table.violations()
     if violated:
         for r in violated:
-            which = [c.removesuffix("_holds") for c in ("lower_holds", "hmt_holds", "paper_holds")
-                     if r[c] is False]
-            print(f"VIOLATED: {', '.join(which)} bound at spectrum {r['spectrum']}, m = {r['m']}, "
-                  f"noise = {r['noise']:g}", file=sys.stderr)
+            which = [
+                c.removesuffix("_holds")
+                for c in ("lower_holds", "hmt_holds", "paper_holds")
+                if r[c] is False
+            ]
+            print(
+                f"VIOLATED: {', '.join(which)} bound at spectrum {r['spectrum']}, m = {r['m']}, "
+                f"noise = {r['noise']:g}",
+                file=sys.stderr,
+            )
         return 1
     print("All bounds hold within the 95% confidence intervals.")
     return 0
@@ -203,7 +256,9 @@ def _executor(scheduler: str | None, workers: int, cells: int) -> tuple[Any, Any
         try:
             client = Client(scheduler, timeout="10s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"could not connect to the Dask scheduler {scheduler!r}: {exc}") from None
+            raise UsageError(
+                f"could not connect to the Dask scheduler {scheduler!r}: {exc}"
+            ) from None
 
         class _Closing:
             def shutdown(self) -> None:

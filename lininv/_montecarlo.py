@@ -224,8 +224,9 @@ def _stable_error(s: np.ndarray, Y: np.ndarray, sigma2m: float) -> float:
     R = np.asarray(np.linalg.qr(X[order], mode="r"))
     R11 = R[:m, :m]
     if not np.all(np.abs(np.diag(R11)) > 0.0):
-        raise ValueError("omega must have full column rank for the noiseless error; got a rank-"
-                         "deficient draw")
+        raise ValueError(
+            "omega must have full column rank for the noiseless error; got a rank-deficient draw"
+        )
     head = math.fsum((R[m:, m:] ** 2).ravel())
     if h == n:
         return head

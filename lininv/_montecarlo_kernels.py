@@ -152,9 +152,7 @@ def bound(n, m, tr_m, t_g, sqrt_psi, sdh, tr_d):  # pragma: no cover - compiled
 
     ``t_g`` bounds ``tr(M^{-1} W M^{-1})`` and ``sqrt_psi`` bounds ``||L||_F ||L^{-1}||_F``.
     """
-    return _U * (
-        2.0 * (n + m + 1) * tr_m * t_g + 4.0 * (m + 1) * sqrt_psi * sdh + (n + 1) * tr_d
-    )
+    return _U * (2.0 * (n + m + 1) * tr_m * t_g + 4.0 * (m + 1) * sqrt_psi * sdh + (n + 1) * tr_d)
 
 
 @njit(cache=True)

@@ -24,8 +24,11 @@ def _parameter(spec: str, text: str, *, low: float, high: float | None, low_open
         value = float(text)
     except ValueError:
         raise ValueError(f"spectrum {spec!r}: parameter must be a number; got {text!r}") from None
-    if not np.isfinite(value) or value < low or (low_open and value == low) or (
-        high is not None and value > high
+    if (
+        not np.isfinite(value)
+        or value < low
+        or (low_open and value == low)
+        or (high is not None and value > high)
     ):
         lo = f"({low:g}" if low_open else f"[{low:g}"
         hi = "inf)" if high is None else f"{high:g}]"
@@ -108,7 +111,9 @@ def _from_file(spec: str, n: int | None) -> np.ndarray:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"spectrum file {spec!r} could not be read: {exc}") from None
-    tokens = [t for line in text.splitlines() for t in line.split("#", 1)[0].replace(",", " ").split()]
+    tokens = [
+        t for line in text.splitlines() for t in line.split("#", 1)[0].replace(",", " ").split()
+    ]
     try:
         values = np.array([float(t) for t in tokens], dtype=np.float64)
     except ValueError as exc:
@@ -121,4 +126,3 @@ def _from_file(spec: str, n: int | None) -> np.ndarray:
         return as_spectrum(f"spectrum file {spec!r}", values)
     except (TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
-

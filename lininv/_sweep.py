@@ -129,7 +129,8 @@ class SweepTable:
         rows = [
             r
             for r in self.rows
-            if (spectrum is None or r["spectrum"] == spectrum) and (noise is None or r["noise"] == noise)
+            if (spectrum is None or r["spectrum"] == spectrum)
+            and (noise is None or r["noise"] == noise)
         ]
         spectra = {k: v for k, v in self.spectra.items() if spectrum is None or k == spectrum}
         return SweepTable(rows, dict(self.settings), spectra)
@@ -137,7 +138,9 @@ class SweepTable:
     def violations(self) -> list[dict[str, Any]]:
         """Rows in which some bound is violated beyond the confidence interval."""
         return [
-            r for r in self.rows if any(r[c] is False for c in ("lower_holds", "hmt_holds", "paper_holds"))
+            r
+            for r in self.rows
+            if any(r[c] is False for c in ("lower_holds", "hmt_holds", "paper_holds"))
         ]
 
     @property
@@ -262,9 +265,7 @@ def _compute_cell(
     """One row of the table. Top-level (picklable) for executors and Dask workers."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        est = expected_error(
-            s, m, noise, rtol=rtol, trials=trials, max_trials=max_trials, rng=seed
-        )
+        est = expected_error(s, m, noise, rtol=rtol, trials=trials, max_trials=max_trials, rng=seed)
     converged = not any("max_trials" in str(w.message) for w in caught)
     lo, hi = est.ci
     lower = lower_bound(s, m)
@@ -327,7 +328,11 @@ def _load(path: Path) -> dict[str, Any]:
             f"output {str(path)!r} exists but is not a readable sweep results file ({exc}); "
             "choose another output"
         ) from None
-    if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("version") != _VERSION:
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != _FORMAT
+        or data.get("version") != _VERSION
+    ):
         raise ValueError(
             f"output {str(path)!r} exists but is not a lininv sweep results file (version "
             f"{_VERSION}); choose another output"
@@ -527,8 +532,12 @@ def execute(plan: SweepPlan, *, executor: Any = None, progress: bool = False) ->
         order = {key: i for i, key in enumerate(grid)}
         rows = sorted(
             finished.values(),
-            key=lambda r: (order.get((r["spectrum"], r["m"], r["noise"]), len(order)),
-                           r["spectrum"], r["m"], r["noise"]),
+            key=lambda r: (
+                order.get((r["spectrum"], r["m"], r["noise"]), len(order)),
+                r["spectrum"],
+                r["m"],
+                r["noise"],
+            ),
         )
         SweepTable(rows, settings, plan.spectra_record).to_json(path)
 
@@ -539,8 +548,16 @@ def execute(plan: SweepPlan, *, executor: Any = None, progress: bool = False) ->
         if path is not None and plan.previous is None:
             save()  # the file exists from the start: settings and seed are recorded
         args = {
-            key: (key[0], named[key[0]], key[1], key[2],
-                  cell_seed(seed, named[key[0]], key[1], key[2]), rtol, trials, max_trials)
+            key: (
+                key[0],
+                named[key[0]],
+                key[1],
+                key[2],
+                cell_seed(seed, named[key[0]], key[1], key[2]),
+                rtol,
+                trials,
+                max_trials,
+            )
             for key in todo
         }
         if pool is None:

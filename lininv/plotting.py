@@ -115,27 +115,62 @@ def plot_bounds(
     noises = sorted({r["noise"] for r in sub})
     rows0 = _sorted_by_m([r for r in sub if r["noise"] == noises[0]])
     m0 = np.array([r["m"] for r in rows0])
-    ax.plot(m0, [r["lower"] for r in rows0], color="0.35", lw=1.6, label=r"lower bound $\sum_{i>m}s_i^2$")
+    ax.plot(
+        m0,
+        [r["lower"] for r in rows0],
+        color="0.35",
+        lw=1.6,
+        label=r"lower bound $\sum_{i>m}s_i^2$",
+    )
     clean = _sorted_by_m([r for r in sub if r["noise"] == 0.0 and r["hmt_upper"] is not None])
     if clean:
         mu = np.array([r["m"] for r in clean])
-        ax.plot(mu, [r["hmt_upper"] for r in clean], color="tab:red", lw=1.6,
-                label="HMT upper bound (best $k$)")
-        ax.plot(mu, [r["paper_upper"] for r in clean], color="tab:red", lw=1.2, ls=":",
-                label=r"paper upper bound $m\sum_{i>m-2}s_i^2$")
+        ax.plot(
+            mu,
+            [r["hmt_upper"] for r in clean],
+            color="tab:red",
+            lw=1.6,
+            label="HMT upper bound (best $k$)",
+        )
+        ax.plot(
+            mu,
+            [r["paper_upper"] for r in clean],
+            color="tab:red",
+            lw=1.2,
+            ls=":",
+            label=r"paper upper bound $m\sum_{i>m-2}s_i^2$",
+        )
     colors = ["tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink"]
     for i, noise in enumerate(noises):
         rows = _sorted_by_m([r for r in sub if r["noise"] == noise])
         m = np.array([r["m"] for r in rows])
         mean = np.array([r["mc_mean"] for r in rows])
-        err = np.array([[r["mc_mean"] - r["ci_low"] for r in rows],
-                        [r["ci_high"] - r["mc_mean"] for r in rows]])
+        err = np.array(
+            [
+                [r["mc_mean"] - r["ci_low"] for r in rows],
+                [r["ci_high"] - r["mc_mean"] for r in rows],
+            ]
+        )
         c = colors[i % len(colors)]
         tag = "" if len(noises) == 1 and noise == 0.0 else rf", $\sigma$ = {noise:g}"
-        ax.errorbar(m, mean, yerr=err, fmt="o", ms=4, color=c, capsize=2,
-                    label=f"Monte Carlo $E(m)$, 95% CI{tag}")
-        ax.plot(m, [r["predicted"] for r in rows], color=c, ls="--", lw=1.2,
-                label=rf"prediction $\lambda m${tag}" if noise == 0.0 else f"prediction{tag}")
+        ax.errorbar(
+            m,
+            mean,
+            yerr=err,
+            fmt="o",
+            ms=4,
+            color=c,
+            capsize=2,
+            label=f"Monte Carlo $E(m)$, 95% CI{tag}",
+        )
+        ax.plot(
+            m,
+            [r["predicted"] for r in rows],
+            color=c,
+            ls="--",
+            lw=1.2,
+            label=rf"prediction $\lambda m${tag}" if noise == 0.0 else f"prediction{tag}",
+        )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("measurements $m$")

@@ -24,9 +24,7 @@ __all__ = [
 Case = tuple[str, np.ndarray, int]
 
 
-def check_common(
-    precision: Any, z: Any, rng: Any
-) -> tuple[float, float, int, np.random.Generator]:
+def check_common(precision: Any, z: Any, rng: Any) -> tuple[float, float, int, np.random.Generator]:
     """Validate the keyword arguments every check takes.
 
     Returns ``(precision, z, seed, generator)``: ``seed`` is ``rng`` itself when an int was given,
@@ -58,7 +56,9 @@ def check_cases(
 ) -> list[Case]:
     """Validate ``[(label, s, m), ...]``: ``s`` a spectrum, ``m_low <= m <= n - m_high_offset``."""
     if isinstance(cases, (str, bytes)) or not isinstance(cases, Sequence) or len(cases) == 0:
-        raise TypeError(f"{name} must be a non-empty sequence of (label, s, m); got {describe(cases)}")
+        raise TypeError(
+            f"{name} must be a non-empty sequence of (label, s, m); got {describe(cases)}"
+        )
     out: list[Case] = []
     for i, case in enumerate(cases):
         if not isinstance(case, Sequence) or len(case) != 3:
@@ -68,7 +68,11 @@ def check_cases(
         n = s.size
         high = n - m_high_offset
         m = check_int(
-            f"{name}[{i}] m", m, low=m_low, high=high, reason=f" ({m_low} <= m <= {high} for n = {n})"
+            f"{name}[{i}] m",
+            m,
+            low=m_low,
+            high=high,
+            reason=f" ({m_low} <= m <= {high} for n = {n})",
         )
         out.append((str(label), s, m))
     return out

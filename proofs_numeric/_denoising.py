@@ -64,7 +64,9 @@ def _default_spectra() -> list[tuple[str, np.ndarray]]:
 
 def _check_spectra(spectra: Any) -> list[tuple[str, np.ndarray]]:
     if isinstance(spectra, (str, bytes)) or not isinstance(spectra, Sequence) or not spectra:
-        raise TypeError(f"spectra must be a non-empty sequence of (label, s); got {describe(spectra)}")
+        raise TypeError(
+            f"spectra must be a non-empty sequence of (label, s); got {describe(spectra)}"
+        )
     out = []
     for i, item in enumerate(spectra):
         if not isinstance(item, Sequence) or len(item) != 2:
@@ -219,7 +221,10 @@ def check_optimal_gamma(
             for formulation in ("latent", "signal"):
 
                 def f(
-                    log_gamma: float, s: np.ndarray = s, sigma: float = sigma, formulation: str = formulation
+                    log_gamma: float,
+                    s: np.ndarray = s,
+                    sigma: float = sigma,
+                    formulation: str = formulation,
                 ) -> float:
                     return denoising_closed_form(s, sigma, math.exp(log_gamma), formulation)
 
@@ -230,8 +235,9 @@ def check_optimal_gamma(
                 f_grid = np.array([f(u) for u in grid])
                 j = int(np.argmin(f_grid))
                 lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
-                res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded",
-                                               options={"xatol": 1e-12})
+                res = optimize.minimize_scalar(
+                    f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
+                )
                 f_found = min(float(f_grid[j]), float(res.fun))
                 g_found = math.exp(float(res.x) if res.fun <= f_grid[j] else float(grid[j]))
                 tag = f"{label}, sigma={sigma:g}, {formulation}"

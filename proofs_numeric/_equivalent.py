@@ -123,9 +123,14 @@ def check_deterministic_equivalent(
     if spectra is None:
         spectra = _default_spectra()
     if isinstance(spectra, (str, bytes)) or not isinstance(spectra, Sequence) or not spectra:
-        raise TypeError(f"spectra must be a non-empty sequence of (label, callable); got {describe(spectra)}")
+        raise TypeError(
+            f"spectra must be a non-empty sequence of (label, callable); got {describe(spectra)}"
+        )
     sizes = [check_int(f"sizes[{i}]", n, low=2) for i, n in enumerate(sizes)]
-    fracs = [check_real(f"m_fractions[{i}]", f, low=0.0, low_open=True, high=1.0) for i, f in enumerate(m_fractions)]
+    fracs = [
+        check_real(f"m_fractions[{i}]", f, low=0.0, low_open=True, high=1.0)
+        for i, f in enumerate(m_fractions)
+    ]
     sigmas = [check_real(f"noise_stds[{i}]", v, low=0.0) for i, v in enumerate(noise_stds)]
     rtol = check_real("rtol", rtol, low=0.0, low_open=True) / math.sqrt(precision)
     predictor = check_callable("predictor", predictor, lininv.predicted_error)
@@ -133,7 +138,9 @@ def check_deterministic_equivalent(
     evidence: list[Evidence] = []
     for label, family in spectra:
         if not callable(family):
-            raise TypeError(f"spectra entry {label!r} must map n to a spectrum; got {describe(family)}")
+            raise TypeError(
+                f"spectra entry {label!r} must map n to a spectrum; got {describe(family)}"
+            )
         for n in sizes:
             s = as_spectrum(f"spectrum {label!r}", family(n))
             for frac in fracs:

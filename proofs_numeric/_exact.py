@@ -82,7 +82,9 @@ def _default_m1() -> list[tuple[str, np.ndarray]]:
 
 def _check_spectra(spectra: Any) -> list[tuple[str, np.ndarray]]:
     if isinstance(spectra, (str, bytes)) or not isinstance(spectra, Sequence) or not spectra:
-        raise TypeError(f"spectra must be a non-empty sequence of (label, s); got {describe(spectra)}")
+        raise TypeError(
+            f"spectra must be a non-empty sequence of (label, s); got {describe(spectra)}"
+        )
     out = []
     for i, item in enumerate(spectra):
         if not isinstance(item, Sequence) or len(item) != 2:

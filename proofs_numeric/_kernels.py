@@ -64,7 +64,9 @@ def residual_errors(s: np.ndarray, omega: np.ndarray) -> np.ndarray:
     return out
 
 
-def hmt_terms(s: np.ndarray, omega: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hmt_terms(
+    s: np.ndarray, omega: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Per-draw pieces of Halko-Martinsson-Tropp's deterministic bound at the split ``k``.
 
     Returns ``(tail, cross, cond)``: :math:`\|S_2\|_F^2` (a scalar broadcast to shape (draws,)),

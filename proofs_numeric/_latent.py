@@ -46,7 +46,9 @@ def _default_cases() -> list[tuple[str, np.ndarray, int]]:
     ]
 
 
-def constrained_mle(prior: lininv.LinearInvertiblePrior, A: np.ndarray, y: np.ndarray) -> np.ndarray:
+def constrained_mle(
+    prior: lininv.LinearInvertiblePrior, A: np.ndarray, y: np.ndarray
+) -> np.ndarray:
     r"""Dense reference for the constrained MLE: :math:`G z`, ``z`` the minimum-norm solution of
     :math:`AGz = y` from a thin QR of :math:`(AG)^T` (independent of ``lininv.mle``'s SVD)."""
     z, _ = min_norm_solution(A @ prior.G, y - A @ prior.mean)

@@ -30,7 +30,11 @@ def _default_cases() -> list[tuple[str, np.ndarray, int]]:
         ("power a=1, n=64, m=16", sp.power(64), 16),
         # Nearly flat: the bound is nearly attained by every draw, so a bound that is too large
         # by one term (s_m^2) is caught here.
-        ("near-flat s^2 = 1 + i/(100 n), n=32, m=8", np.sqrt(1.0 + np.arange(n)[::-1] / (100 * n)), 8),
+        (
+            "near-flat s^2 = 1 + i/(100 n), n=32, m=8",
+            np.sqrt(1.0 + np.arange(n)[::-1] / (100 * n)),
+            8,
+        ),
         ("flat, n=16, m=4 (attained)", sp.flat(16), 4),
         ("geometric cond=1e12, n=40, m=10", sp.geometric_cond(40, 1e12), 10),
     ]

@@ -67,7 +67,9 @@ def plot_evidence(result: StepResult, ax: Any = None) -> Any:
     return ax
 
 
-def plot_lower_bound_draws(s: Any, m: int, *, draws: int = 2000, rng: Any = None, ax: Any = None) -> Any:
+def plot_lower_bound_draws(
+    s: Any, m: int, *, draws: int = 2000, rng: Any = None, ax: Any = None
+) -> Any:
     r"""Histogram of per-draw errors :math:`\|(I-P_Y)S\|_F^2` against the lower bound (step 3).
 
     The bound :math:`\sum_{i>m}s_i^2` is a vertical line: no draw falls to its left. Also marks
@@ -90,7 +92,9 @@ def plot_lower_bound_draws(s: Any, m: int, *, draws: int = 2000, rng: Any = None
     return ax
 
 
-def plot_hmt_draws(s: Any, m: int, k: int, *, draws: int = 500, rng: Any = None, ax: Any = None) -> Any:
+def plot_hmt_draws(
+    s: Any, m: int, k: int, *, draws: int = 500, rng: Any = None, ax: Any = None
+) -> Any:
     r"""Per-draw error against HMT's deterministic bound at split ``k`` (step 4a): all points lie
     below the diagonal."""
     s = as_spectrum("s", s)
@@ -169,7 +173,12 @@ def plot_descent(
     tl, dl = np.array(dist_lim).T
     ax.semilogy(tl, dl, label=r"$\|z_t - (\hat z + (I-P)z_{init})\|$")
     ax.semilogy(tl, np.array(dist_mle)[:, 1], label=r"$\|z_t - \hat z\|$ (MLE latent)")
-    ax.semilogy(tl, rho**tl * np.linalg.norm(z0 - limit), "k--", label=r"bound $\rho^t\|z_{init} - z_\infty\|$")
+    ax.semilogy(
+        tl,
+        rho**tl * np.linalg.norm(z0 - limit),
+        "k--",
+        label=r"bound $\rho^t\|z_{init} - z_\infty\|$",
+    )
     ax.set_xlabel("gradient steps t")
     ax.set_title(rf"latent gradient descent, $\|z_{{init}}\|$ = {init_norm:g}")
     ax.legend(fontsize=7)
@@ -186,10 +195,19 @@ def plot_denoising_curve(s: Any, noise_std: float, *, ax: Any = None) -> Any:
         err = [lininv.denoising_error(s, noise_std, g, formulation=form) for g in gammas]
         g_opt = lininv.optimal_denoising_gamma(noise_std, formulation=form)
         line = ax.semilogx(gammas, err, style, label=f"{form}")[0]
-        ax.plot(g_opt, lininv.denoising_error(s, noise_std, g_opt, formulation=form), "o",
-                color=line.get_color(), label=f"optimum {form}: gamma = {g_opt:.3g}")
-    ax.axhline(float(np.sum(noise_std**2 * s**2 / (s**2 + noise_std**2))), color="k", lw=0.8,
-               label="Wiener error")
+        ax.plot(
+            g_opt,
+            lininv.denoising_error(s, noise_std, g_opt, formulation=form),
+            "o",
+            color=line.get_color(),
+            label=f"optimum {form}: gamma = {g_opt:.3g}",
+        )
+    ax.axhline(
+        float(np.sum(noise_std**2 * s**2 / (s**2 + noise_std**2))),
+        color="k",
+        lw=0.8,
+        label="Wiener error",
+    )
     ax.set_xlabel("gamma")
     ax.set_ylabel(r"$E\|\hat x - x_0\|^2$")
     ax.legend(fontsize=7)
@@ -211,7 +229,9 @@ def plot_equivalent(result: StepResult, ax: Any = None) -> Any:
     ax.errorbar(rel, y, xerr=[rel - lo, hi - rel], fmt="none", ecolor="gray")
     ax.scatter(rel, y, c=colors, s=12, zorder=3)
     ax.axvline(0.0, color="k", lw=0.8)
-    ax.set_yticks(y, [f"{r['spectrum']} n={r['n']} m={r['m']} s={r['sigma']:g}" for r in rows], fontsize=6)
+    ax.set_yticks(
+        y, [f"{r['spectrum']} n={r['n']} m={r['m']} s={r['sigma']:g}" for r in rows], fontsize=6
+    )
     ax.invert_yaxis()
     ax.set_xlabel("prediction / Monte Carlo - 1 (blue: noiseless, orange: sigma > 0)")
     return ax
@@ -229,7 +249,9 @@ def plot_tightness(results: Sequence[SearchResult], ax: Any = None) -> Any:
     ax.errorbar(ratio, y, xerr=err, fmt="o", ms=4)
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_xscale("log")
-    ax.set_yticks(y, [f"{r.target} {r.goal} {r.family} n={r.n} m={r.m}" for r in results], fontsize=7)
+    ax.set_yticks(
+        y, [f"{r.target} {r.goal} {r.family} n={r.n} m={r.m}" for r in results], fontsize=7
+    )
     ax.invert_yaxis()
     ax.set_xlabel("E(m) / bound (fresh estimate, 95% CI)")
     return ax

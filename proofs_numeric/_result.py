@@ -202,7 +202,9 @@ class StepResult:
                 f"claimed {e.claimed:.6g}; margin {e.margin:.3g} (tolerance {e.tolerance:.3g})"
             )
         if self.table is not None:
-            lines.append(f"  measured table: {len(self.table.rows)} rows ({', '.join(self.table.columns)})")
+            lines.append(
+                f"  measured table: {len(self.table.rows)} rows ({', '.join(self.table.columns)})"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,11 +230,15 @@ def _check_relation(relation: str) -> None:
         raise ValueError(f"relation must be one of {_RELATIONS}; got {relation!r}")
 
 
-def exact_equality(label: str, value: float, claimed: float, tol: float, note: str = "") -> Evidence:
+def exact_equality(
+    label: str, value: float, claimed: float, tol: float, note: str = ""
+) -> Evidence:
     """Deterministic equality within a floating-point tolerance ``tol``."""
     value, claimed, tol = float(value), float(claimed), float(tol)
     margin = tol - abs(value - claimed)
-    return Evidence(label, "=", "exact", value, claimed, tol, margin, bool(margin >= 0.0), note=note)
+    return Evidence(
+        label, "=", "exact", value, claimed, tol, margin, bool(margin >= 0.0), note=note
+    )
 
 
 def exact_inequality(
@@ -376,4 +382,3 @@ def step_seed(seed: int, name: str) -> int:
 
 def step_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(step_seed(seed, name))
-

@@ -169,8 +169,11 @@ def run_steps(
         results.append(result)
         if progress is not None:
             status = "pass" if result.passed else "FAIL"
-            print(f"  step {spec.step:>3} {spec.name:<26} {status}  {runtimes[-1]:6.1f} s",
-                  file=progress, flush=True)
+            print(
+                f"  step {spec.step:>3} {spec.name:<26} {status}  {runtimes[-1]:6.1f} s",
+                file=progress,
+                flush=True,
+            )
         if checkpoint is not None:
             checkpoint(RunReport(seed, precision, tuple(results), tuple(runtimes)))
     return RunReport(seed, precision, tuple(results), tuple(runtimes))
@@ -196,7 +199,9 @@ def _computed(ev: Any) -> str:
 def format_table(report: RunReport, *, evidence: bool = True) -> str:
     """Plain-text table: one line per step, then (if ``evidence``) one line per case."""
     lines = []
-    header = f"{'step':>4}  {'name':<26} {'cases':>5}  {'worst rel. margin':>17}  {'time':>7}  result"
+    header = (
+        f"{'step':>4}  {'name':<26} {'cases':>5}  {'worst rel. margin':>17}  {'time':>7}  result"
+    )
     lines.append(header)
     lines.append("-" * len(header))
     for r, t in zip(report.results, report.runtimes, strict=True):
@@ -237,7 +242,9 @@ def _markdown(report: RunReport) -> str:
         "|---|---|---|---|---|",
     ]
     for r, t in zip(report.results, report.runtimes, strict=True):
-        out.append(f"| {r.step} | {r.name} | {len(r.evidence)} | {'pass' if r.passed else 'FAIL'} | {t:.1f} |")
+        out.append(
+            f"| {r.step} | {r.name} | {len(r.evidence)} | {'pass' if r.passed else 'FAIL'} | {t:.1f} |"
+        )
     for r in report.results:
         out += [
             "",

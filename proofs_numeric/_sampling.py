@@ -62,7 +62,11 @@ def posterior_samples(
     k, m = y.shape
     xp = prior.sample(k, rng=rng)
     yp = xp @ A.T + noise_std * rng.standard_normal((k, m))
-    return lininv.map_estimate(prior, A, y, noise_std) + xp - lininv.map_estimate(prior, A, yp, noise_std)
+    return (
+        lininv.map_estimate(prior, A, y, noise_std)
+        + xp
+        - lininv.map_estimate(prior, A, yp, noise_std)
+    )
 
 
 def _default_cases() -> list[tuple[str, np.ndarray, int]]:

@@ -205,7 +205,11 @@ def _target_label(target: Any) -> str:
 def _check_target(target: Any, n: int, m: Any) -> int:
     low = 2 if target in ("paper", "hmt") else 1
     return check_int(
-        "m", m, low=low, high=n - 1, reason=f" ({low} <= m <= n - 1 = {n - 1} for target {target!r})"
+        "m",
+        m,
+        low=low,
+        high=n - 1,
+        reason=f" ({low} <= m <= n - 1 = {n - 1} for target {target!r})",
     )
 
 
@@ -404,17 +408,35 @@ def search(
     exact = m == 1
     omega = None if exact else np.random.default_rng(crn_seed).standard_normal((draws, n, m))
     sign = 1.0 if goal == "min" else -1.0
-    f = _objective(target, n, m, family, omega, sign, errors_for_draws if kernel == "engine" else residual_errors, floor)
+    f = _objective(
+        target,
+        n,
+        m,
+        family,
+        omega,
+        sign,
+        errors_for_draws if kernel == "engine" else residual_errors,
+        floor,
+    )
     bounds = FAMILIES[family].bounds(n)
     candidates: list[tuple[float, np.ndarray]] = []  # (CRN objective, parameters)
     if method == "differential_evolution":
         res = optimize.differential_evolution(
-            f, bounds, maxiter=maxiter, popsize=popsize, rng=np.random.default_rng(opt_seed),
-            polish=False, updating="immediate", tol=0.0,
+            f,
+            bounds,
+            maxiter=maxiter,
+            popsize=popsize,
+            rng=np.random.default_rng(opt_seed),
+            polish=False,
+            updating="immediate",
+            tol=0.0,
         )
         nfev = int(res.nfev)
         candidates.append((float(res.fun), np.asarray(res.x)))
-        candidates += [(float(e), np.asarray(x)) for e, x in zip(res.population_energies, res.population, strict=True)]
+        candidates += [
+            (float(e), np.asarray(x))
+            for e, x in zip(res.population_energies, res.population, strict=True)
+        ]
     else:
         start_gen = np.random.default_rng(opt_seed)
         lo, hi = np.array(bounds).T
@@ -422,7 +444,10 @@ def search(
         for _ in range(starts):
             x0 = lo + (hi - lo) * start_gen.random(lo.size)
             res = optimize.minimize(
-                f, x0, method="Nelder-Mead", bounds=bounds,
+                f,
+                x0,
+                method="Nelder-Mead",
+                bounds=bounds,
                 options={"maxiter": maxiter * lo.size, "xatol": 1e-6, "fatol": 1e-10},
             )
             nfev += int(res.nfev)
@@ -447,8 +472,12 @@ def search(
             ci, stderr, trials = (ratio, ratio), 0.0, 0
         else:
             with warnings.catch_warnings():  # hitting max_trials first is fine: stderr is reported
-                warnings.filterwarnings("ignore", "expected_error stopped at max_trials", UserWarning)
-                est = lininv.expected_error(s, m, rtol=rtol, max_trials=max_trials, rng=seed_of(fresh_gen))
+                warnings.filterwarnings(
+                    "ignore", "expected_error stopped at max_trials", UserWarning
+                )
+                est = lininv.expected_error(
+                    s, m, rtol=rtol, max_trials=max_trials, rng=seed_of(fresh_gen)
+                )
             ratio, stderr, trials = est.mean / b, est.stderr / b, est.trials
             ci = (ratio - Z95 * stderr, ratio + Z95 * stderr)
         if best is None or sign * ratio < sign * best[3]:
@@ -508,14 +537,26 @@ def confirm(
     )
     if result.exact:
         ratio = exact_m1_mpmath(s) / b
-        return Confirmation(ratio, (ratio, ratio), 0, None, "mpmath quadrature (20 + log10(cond^2) digits)",
-                            bool(ratio < 1.0 - 1e-9))
+        return Confirmation(
+            ratio,
+            (ratio, ratio),
+            0,
+            None,
+            "mpmath quadrature (20 + log10(cond^2) digits)",
+            bool(ratio < 1.0 - 1e-9),
+        )
     _, _, seed, _ = check_common(1.0, 1.0, rng)
     est = lininv.expected_error(s, result.m, trials=trials, rng=seed)
     ratio, se = est.mean / b, est.stderr / b
     ci = (ratio - Z95 * se, ratio + Z95 * se)
-    return Confirmation(float(ratio), (float(ci[0]), float(ci[1])), int(est.trials), seed,
-                        "lininv.expected_error, independent seed", bool(ci[1] < 1.0))
+    return Confirmation(
+        float(ratio),
+        (float(ci[0]), float(ci[1])),
+        int(est.trials),
+        seed,
+        "lininv.expected_error, independent seed",
+        bool(ci[1] < 1.0),
+    )
 
 
 def _atomic_json(path: Path, payload: Any) -> None:
@@ -553,7 +594,9 @@ def explore(
     results: list[SearchResult] = []
     for n, m in checked:
         for fam in families:
-            results.append(search(target, family=fam, n=n, m=m, goal=goal, rng=seed_of(gen), **search_kwargs))
+            results.append(
+                search(target, family=fam, n=n, m=m, goal=goal, rng=seed_of(gen), **search_kwargs)
+            )
             if output is not None:
                 _atomic_json(Path(output), [r.to_dict() for r in results])
     return tuple(sorted(results, key=lambda r: r.ratio, reverse=(goal == "max")))
@@ -608,7 +651,16 @@ class ConjectureReport:
 
 def probe_conjecture(
     *,
-    sizes: Sequence[tuple[int, int]] = ((3, 1), (6, 1), (12, 1), (32, 1), (4, 2), (6, 3), (16, 4), (32, 8)),
+    sizes: Sequence[tuple[int, int]] = (
+        (3, 1),
+        (6, 1),
+        (12, 1),
+        (32, 1),
+        (4, 2),
+        (6, 3),
+        (16, 4),
+        (32, 8),
+    ),
     families: Sequence[str] = ("power", "exponential", "cliff", "mixture", "free"),
     free_max_n: int = 12,
     confirm_trials: int = 200_000,
@@ -687,7 +739,11 @@ def probe_conjecture(
             break
         rerun(i)
     final.sort(key=key)
-    counter = [r for r in final if r.ci[1] < 1.0 and r.confirmation is not None and r.confirmation.below_one]
+    counter = [
+        r
+        for r in final
+        if r.ci[1] < 1.0 and r.confirmation is not None and r.confirmation.below_one
+    ]
     smallest = counter[0] if counter else ([r for r in final if r.reliable] or final)[0]
     if output is not None:
         _atomic_json(Path(output), [r.to_dict() for r in final])

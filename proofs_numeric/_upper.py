@@ -275,7 +275,12 @@ def _check_kp(kp: Any) -> list[tuple[int, int]]:
     for i, item in enumerate(kp):
         if not isinstance(item, Sequence) or len(item) != 2:
             raise TypeError(f"shapes[{i}] must be a (k, p) pair; got {describe(item)}")
-        out.append((check_int(f"shapes[{i}] k", item[0], low=1), check_int(f"shapes[{i}] p", item[1], low=2)))
+        out.append(
+            (
+                check_int(f"shapes[{i}] k", item[0], low=1),
+                check_int(f"shapes[{i}] p", item[1], low=2),
+            )
+        )
     return out
 
 
@@ -326,7 +331,9 @@ def check_inverse_wishart_mean(
     True
     """
     precision, z, seed, gen = check_common(precision, z, rng)
-    shapes = _check_kp([(3, 2), (6, 2), (14, 2), (4, 3), (6, 5), (10, 8)] if shapes is None else shapes)
+    shapes = _check_kp(
+        [(3, 2), (6, 2), (14, 2), (4, 3), (6, 5), (10, 8)] if shapes is None else shapes
+    )
     claim = check_callable("claim", claim, inverse_wishart_mean)
     draws = scaled(40000, precision)
     evidence: list[Evidence] = []
@@ -337,7 +344,9 @@ def check_inverse_wishart_mean(
             mean, se, t = mc_summary(plain)
             how = "plain Monte Carlo (finite variance since p >= 4)"
         else:
-            mean, se, t = mc_summary(inverse_wishart_trace_is(gen.standard_normal((draws, k, k + p - 2))))
+            mean, se, t = mc_summary(
+                inverse_wishart_trace_is(gen.standard_normal((draws, k, k + p - 2)))
+            )
             how = (
                 f"importance sampling from Wishart(k, nu - 2) (plain mean {plain.mean():.4g} "
                 "has infinite variance, shown for comparison only)"
@@ -499,4 +508,3 @@ def check_upper_bound(
         evidence=tuple(evidence),
         seed=seed,
     )
-

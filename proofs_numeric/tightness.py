@@ -126,7 +126,10 @@ class TightnessReport:
         }
         for key, results in self.bounds.items():
             out += [titles.get(key, key), format_results(results), ""]
-        out += ["Conjecture E(m) >= lambda m (min E / (lambda m))", format_results(self.conjecture.results, top=12)]
+        out += [
+            "Conjecture E(m) >= lambda m (min E / (lambda m))",
+            format_results(self.conjecture.results, top=12),
+        ]
         out += ["", "Verdict: " + self.conjecture.verdict()]
         return "\n".join(out)
 
@@ -146,25 +149,37 @@ def run_tightness(
     for target in ("paper", "hmt", "lower"):
         for goal in ("min", "max"):
             bounds[f"{target}:{goal}"] = explore(
-                target, goal=goal, families=cfg["families"], sizes=cfg["sizes"], rng=seed_of(gen),
+                target,
+                goal=goal,
+                families=cfg["families"],
+                sizes=cfg["sizes"],
+                rng=seed_of(gen),
                 **cfg["search"],
             )
             if progress is not None:
                 best = bounds[f"{target}:{goal}"][0]
-                print(f"  {target:<6} {goal}: ratio {best.ratio:.4g} [{best.ci[0]:.4g}, {best.ci[1]:.4g}]"
-                      f" ({best.family})", file=progress, flush=True)
+                print(
+                    f"  {target:<6} {goal}: ratio {best.ratio:.4g} [{best.ci[0]:.4g}, {best.ci[1]:.4g}]"
+                    f" ({best.family})",
+                    file=progress,
+                    flush=True,
+                )
             if output is not None:
                 partial = {k: [r.to_dict() for r in v] for k, v in bounds.items()}
                 _atomic_write(Path(f"{output}.partial.json"), json.dumps(partial, indent=1) + "\n")
     conj_cfg: dict[str, Any] = dict(cfg["conjecture"])
     conjecture = probe_conjecture(
-        sizes=conj_cfg.pop("sizes"), families=conj_cfg.pop("families"), rng=seed_of(gen),
+        sizes=conj_cfg.pop("sizes"),
+        families=conj_cfg.pop("families"),
+        rng=seed_of(gen),
         output=None if output is None else f"{output}.conjecture.partial.json",
         **(cfg["search"] | conj_cfg),
     )
     report = TightnessReport(seed, bounds, conjecture, time.perf_counter() - start)
     if output is not None:
-        _atomic_write(Path(f"{output}.json"), json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n")
+        _atomic_write(
+            Path(f"{output}.json"), json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n"
+        )
         _atomic_write(Path(f"{output}.txt"), report.to_text() + "\n")
     return report
 
@@ -182,7 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed < 0:
         print(f"{parser.prog}: error: seed must be >= 0; got {args.seed}", file=sys.stderr)
         return 2
-    report = run_tightness(quick=args.quick, seed=args.seed, output=args.output, progress=sys.stdout)
+    report = run_tightness(
+        quick=args.quick, seed=args.seed, output=args.output, progress=sys.stdout
+    )
     print(report.to_text())
     print(f"{report.runtime_seconds:.1f} s; reports {args.output}.json, {args.output}.txt")
     return 0

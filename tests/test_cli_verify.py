@@ -29,7 +29,12 @@ def test_run_writes_table_csv_json_and_figure(tmp_path, capsys):
     assert data["settings"] == {"seed": 0, "rtol": None, "trials": 64, "max_trials": 100000}
     assert list(data["spectra"]) == ["power:1"] and len(data["spectra"]["power:1"]) == 24
     assert [(r["m"], r["noise"]) for r in data["rows"]] == [
-        (2, 0.0), (2, 0.1), (4, 0.0), (4, 0.1), (8, 0.0), (8, 0.1)
+        (2, 0.0),
+        (2, 0.1),
+        (4, 0.0),
+        (4, 0.1),
+        (8, 0.0),
+        (8, 0.1),
     ]
     assert len((out / "verify.csv").read_text().splitlines()) == 7
     assert (out / "verify.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -139,8 +144,22 @@ def test_interrupt_keeps_finished_cells_and_the_rerun_resumes(tmp_path):
 
     out = tmp_path / "res"
     grid = ",".join(map(str, range(4, 76, 6)))
-    cmd = [sys.executable, "-m", "lininv", "verify", "-n", "80", "--m", grid, "--trials", "800",
-           "--workers", "1", "--output", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lininv",
+        "verify",
+        "-n",
+        "80",
+        "--m",
+        grid,
+        "--trials",
+        "800",
+        "--workers",
+        "1",
+        "--output",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def rows():

@@ -57,8 +57,11 @@ def randomize(flow, rng, scale=0.5):
 def make(kind, n, rng, hidden=4, activation="elu"):
     """A single-bijector flow of the given kind, with random parameters."""
     if kind == "coupling":
-        layers = [AffineCoupling(n, hidden, flip=bool(rng.integers(2)), activation=activation,
-                                 clamp=2.0, rng=rng)]
+        layers = [
+            AffineCoupling(
+                n, hidden, flip=bool(rng.integers(2)), activation=activation, clamp=2.0, rng=rng
+            )
+        ]
     elif kind == "lu":
         layers = [LULinear(n)]
     elif kind == "actnorm":
@@ -70,7 +73,9 @@ def make(kind, n, rng, hidden=4, activation="elu"):
     elif kind == "realnvp":
         return randomize(RealNVP(n, 2, hidden, activation=activation, rng=rng), rng, 0.3)
     elif kind == "realnvp_logit":
-        return randomize(RealNVP(n, 2, hidden, activation=activation, logit=0.05, rng=rng), rng, 0.3)
+        return randomize(
+            RealNVP(n, 2, hidden, activation=activation, logit=0.05, rng=rng), rng, 0.3
+        )
     else:
         raise AssertionError(kind)
     return randomize(Flow(layers), rng)
@@ -297,7 +302,9 @@ def test_pullback_matches_finite_differences(shape, logit):
         e = np.zeros(n)
         e[j] = 1.0
         # row by row: each row of the batch is an independent point
-        fd[:, j], err[:, j] = derivative(lambda t, e=e: np.sum(v * flow.forward(z + t * e)[0], axis=1))
+        fd[:, j], err[:, j] = derivative(
+            lambda t, e=e: np.sum(v * flow.forward(z + t * e)[0], axis=1)
+        )
     assert_derivatives(g, fd, err)
     # the pullback is reusable and linear in v
     assert_close(pullback(2 * v), 2 * g)

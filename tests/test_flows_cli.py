@@ -11,8 +11,22 @@ from lininv.flows import bits_per_dim, dequantize, load, reference_split
 
 def test_train_flow_trains_saves_and_reports(tmp_path, capsys):
     out = tmp_path / "small.npz"
-    code = main(["train-flow", "--output", str(out), "--layers", "1", "--hidden", "16",
-                 "--epochs", "3", "--no-progress", "--seed", "4"])
+    code = main(
+        [
+            "train-flow",
+            "--output",
+            str(out),
+            "--layers",
+            "1",
+            "--hidden",
+            "16",
+            "--epochs",
+            "3",
+            "--no-progress",
+            "--seed",
+            "4",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "held-out bits/dim on 397 test digits" in text and str(out) in text
@@ -34,8 +48,25 @@ def test_train_flow_trains_saves_and_reports(tmp_path, capsys):
 
 def test_train_flow_excluding_a_class(tmp_path, capsys):
     out = tmp_path / "biased.npz"
-    assert main(["train-flow", "-o", str(out), "--layers", "1", "--hidden", "8", "--epochs", "1",
-                 "--exclude", "3,8", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train-flow",
+                "-o",
+                str(out),
+                "--layers",
+                "1",
+                "--hidden",
+                "8",
+                "--epochs",
+                "1",
+                "--exclude",
+                "3,8",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     meta = load(out).metadata
     assert meta["data"]["exclude"] == [3, 8] and "--exclude 3,8" in meta["command"]
 

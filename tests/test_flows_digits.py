@@ -69,8 +69,10 @@ def test_dequantize_adds_uniform_noise_inside_each_cell():
     # U[0,1) noise: mean 1/2, sd 1/sqrt(12); 5 standard errors
     assert abs(noise.mean() - 0.5) <= 5 * np.sqrt(1 / 12) / np.sqrt(noise.size)
     assert_close(dequantize(X[:3], rng=0), D[:3], rtol=0)
-    assert_close(dequantize([[0, 1]], levels=2, rng=1) * 2 - [[0, 1]],
-                 np.random.default_rng(1).random((1, 2)))
+    assert_close(
+        dequantize([[0, 1]], levels=2, rng=1) * 2 - [[0, 1]],
+        np.random.default_rng(1).random((1, 2)),
+    )
 
 
 def test_bits_per_dim_formula_and_an_equivalent_model():

@@ -25,7 +25,9 @@ def randomize(flow, rng, scale=0.5):
 
 def test_linear_flow_is_the_linear_invertible_prior():
     rng = np.random.default_rng(0)
-    prior = LinearInvertiblePrior.from_singular_values(np.logspace(0, -3, 6), rng=1, mean=rng.random(6))
+    prior = LinearInvertiblePrior.from_singular_values(
+        np.logspace(0, -3, 6), rng=1, mean=rng.random(6)
+    )
     flow = linear_flow(prior)
     z = rng.standard_normal((5, 6))
     assert_close(flow.forward(z)[0], prior.to_signal(z), rtol=1e-12, atol=1e-15)
@@ -62,8 +64,19 @@ def gauss_legendre_2d(flow, lo, hi, m):
 def test_density_integrates_to_one_in_two_dimensions():
     # change of variables checked by quadrature, independently of any log-det formula
     rng = np.random.default_rng(6)
-    flow = randomize(Flow([ActNorm(2), AffineCoupling(2, 6, rng=rng), LULinear(2),
-                           AffineCoupling(2, 6, flip=True, rng=rng), ActNorm(2)]), rng, 0.2)
+    flow = randomize(
+        Flow(
+            [
+                ActNorm(2),
+                AffineCoupling(2, 6, rng=rng),
+                LULinear(2),
+                AffineCoupling(2, 6, flip=True, rng=rng),
+                ActNorm(2),
+            ]
+        ),
+        rng,
+        0.2,
+    )
     xs = flow.sample(4000, rng=0)
     lo, hi = xs.min(axis=0) - 6 * xs.std(axis=0), xs.max(axis=0) + 6 * xs.std(axis=0)
     val = gauss_legendre_2d(flow, lo, hi, 800)
@@ -74,8 +87,9 @@ def test_density_integrates_to_one_in_two_dimensions():
 
 def test_density_integrates_to_one_on_the_logit_box():
     rng = np.random.default_rng(5)
-    flow = randomize(Flow([AffineCoupling(2, 6, rng=rng), LULinear(2), ActNorm(2), Logit(2, 0.1)]),
-                     rng, 0.3)
+    flow = randomize(
+        Flow([AffineCoupling(2, 6, rng=rng), LULinear(2), ActNorm(2), Logit(2, 0.1)]), rng, 0.3
+    )
     lo, hi = flow.support
     box = (np.array([lo, lo]), np.array([hi, hi]))
     val = gauss_legendre_2d(flow, *box, 400)
@@ -109,7 +123,9 @@ def test_log_prob_is_the_change_of_variables_formula():
 def test_parameters_are_a_flat_vector_shared_with_the_layers():
     flow = RealNVP(4, 2, 8, rng=0)
     theta = flow.get_params()
-    assert theta.shape == (flow.n_params,) and flow.n_params == sum(b.n_params for b in flow.bijectors)
+    assert theta.shape == (flow.n_params,) and flow.n_params == sum(
+        b.n_params for b in flow.bijectors
+    )
     theta[:] = 0.0  # a copy: the flow is unchanged
     assert np.any(flow.get_params() != 0)
     new = np.random.default_rng(0).standard_normal(flow.n_params)

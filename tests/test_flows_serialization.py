@@ -56,7 +56,11 @@ def test_the_file_follows_the_documented_format(tmp_path):
         arch = json.loads(str(data["architecture"]))
         assert arch["n"] == 6
         assert [s["type"] for s in arch["bijectors"]][:4] == [
-            "AffineCoupling", "LULinear", "Permutation", "ActNorm"]
+            "AffineCoupling",
+            "LULinear",
+            "Permutation",
+            "ActNorm",
+        ]
         assert data["params"].dtype == np.float64 and data["params"].shape == (flow.n_params,)
         assert json.loads(str(data["metadata"]))["note"]["list"] == [1, 2]
         assert "buffer/2/perm" in data.files
@@ -108,8 +112,14 @@ def test_other_format_version_is_refused(tmp_path):
         (lambda a: a.update(params=a["params"][:-1]), "parameters stored"),
         (lambda a: a.update(params=np.full_like(a["params"], np.nan)), "NaN or infinity"),
         (lambda a: a.update(architecture=np.array("{not json")), "damaged"),
-        (lambda a: a.update(architecture=np.array(json.dumps(
-            {"n": 6, "bijectors": [{"type": "Mystery", "config": {}}]}))), "damaged.*Mystery"),
+        (
+            lambda a: a.update(
+                architecture=np.array(
+                    json.dumps({"n": 6, "bijectors": [{"type": "Mystery", "config": {}}]})
+                )
+            ),
+            "damaged.*Mystery",
+        ),
         (lambda a: a.pop("buffer/2/perm"), "damaged"),
         (lambda a: a.update(**{"buffer/2/perm": np.array([0, 0, 1, 2, 3, 4])}), "damaged"),
         (lambda a: a.pop("metadata"), "damaged"),

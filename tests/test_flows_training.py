@@ -59,8 +59,16 @@ def test_training_on_digits_beats_the_best_linear_gaussian():
     split = reference_split()
     X_test = dequantize(split.X_test, rng=12345)
     flow = RealNVP(64, 2, 32, rng=0)
-    hist = fit(flow, split.X_train, dequantize=True, epochs=15, lr=1e-3, patience=None,
-               progress=False, rng=0)
+    hist = fit(
+        flow,
+        split.X_train,
+        dequantize=True,
+        epochs=15,
+        lr=1e-3,
+        patience=None,
+        progress=False,
+        rng=0,
+    )
     with blas_threads(1):  # a multi-threaded BLAS is ~20x slower on this small SVD (see _threads)
         linear = LinearInvertiblePrior.fit(dequantize(split.X_train, rng=0))
     lp_flow, lp_lin = flow.log_prob(X_test), linear.log_prob(X_test)
@@ -76,8 +84,16 @@ def test_full_size_training_stays_finite(seed):
     # the default architecture at a deliberately aggressive step size, a few epochs per seed
     split = reference_split()
     flow = RealNVP(64, 8, 128, rng=seed)
-    hist = fit(flow, split.X_train[:640], dequantize=True, epochs=2, lr=3e-3, patience=None,
-               progress=False, rng=seed)
+    hist = fit(
+        flow,
+        split.X_train[:640],
+        dequantize=True,
+        epochs=2,
+        lr=3e-3,
+        patience=None,
+        progress=False,
+        rng=seed,
+    )
     assert np.all(np.isfinite(hist.train_nll)) and np.all(np.isfinite(hist.val_nll))
     assert np.all(np.isfinite(flow.get_params()))
 
@@ -88,14 +104,26 @@ def test_default_training_has_no_nan_over_20_seeds(seed):
     split = reference_split()
     X_test = dequantize(split.X_test, rng=12345)
     flow = RealNVP(64, 8, 128, rng=seed)
-    hist = fit(flow, split.X_train, dequantize=True, epochs=200, lr=3e-4, weight_decay=1.0,
-               patience=20, val_trim=0.02, progress=False, rng=seed)
+    hist = fit(
+        flow,
+        split.X_train,
+        dequantize=True,
+        epochs=200,
+        lr=3e-4,
+        weight_decay=1.0,
+        patience=20,
+        val_trim=0.02,
+        progress=False,
+        rng=seed,
+    )
     assert np.all(np.isfinite(hist.train_nll)) and np.all(np.isfinite(hist.val_nll))
     lp = flow.log_prob(X_test)
     assert np.all(np.isfinite(lp))
     bpd = bits_per_dim(-lp.mean())
-    print(f"seed {seed}: held-out {bpd:.4f} bits/dim, best epoch {hist.best_epoch}, "
-          f"{hist.epochs} epochs, {hist.seconds:.1f} s")
+    print(
+        f"seed {seed}: held-out {bpd:.4f} bits/dim, best epoch {hist.best_epoch}, "
+        f"{hist.epochs} epochs, {hist.seconds:.1f} s"
+    )
     assert bpd <= 2.65  # the target, on every seed
 
 
@@ -114,8 +142,18 @@ def test_early_stopping_keeps_the_best_parameters_and_checkpoints_them(tmp_path)
     X, V = split.X_train[:256], split.X_train[256:356]  # tiny training set: overfits quickly
     flow = RealNVP(64, 2, 64, rng=0)
     ck = tmp_path / "best.npz"
-    hist = fit(flow, X, X_val=V, dequantize=True, epochs=60, lr=3e-3, patience=3,
-               checkpoint=ck, progress=False, rng=0)
+    hist = fit(
+        flow,
+        X,
+        X_val=V,
+        dequantize=True,
+        epochs=60,
+        lr=3e-3,
+        patience=3,
+        checkpoint=ck,
+        progress=False,
+        rng=0,
+    )
     assert hist.stopped_early and hist.epochs == hist.best_epoch + 3
     assert hist.best_val_nll == min(hist.val_nll)
     # the flow holds the best epoch's parameters: its validation NLL is the best one recorded
@@ -138,8 +176,16 @@ def test_divergence_raises_and_restores_the_best_parameters():
     split = reference_split()
     flow = RealNVP(64, 1, 16, rng=0)
     with pytest.raises(FloatingPointError, match="training diverged"):
-        fit(flow, split.X_train[:256], dequantize=True, epochs=5, lr=1e12,
-            max_grad_norm=None, progress=False, rng=0)
+        fit(
+            flow,
+            split.X_train[:256],
+            dequantize=True,
+            epochs=5,
+            lr=1e12,
+            max_grad_norm=None,
+            progress=False,
+            rng=0,
+        )
     assert np.all(np.isfinite(flow.get_params()))
 
 
@@ -149,8 +195,17 @@ def test_trimmed_validation_ignores_a_few_catastrophic_rows():
     V = rng.standard_normal((50, 3))
     V[0] = 1e3  # one absurd validation row
     flow = trainable_linear_flow(3, rng=0)
-    hist = fit(flow, X, X_val=V, epochs=3, batch_size=32, val_trim=0.04, patience=None,
-               progress=False, rng=0)
+    hist = fit(
+        flow,
+        X,
+        X_val=V,
+        epochs=3,
+        batch_size=32,
+        val_trim=0.04,
+        patience=None,
+        progress=False,
+        rng=0,
+    )
     nll = -flow.log_prob(V)  # the flow holds the best epoch's parameters
     assert len(hist.val_nll) == len(hist.val_nll_untrimmed) == 3
     for trimmed, full in zip(hist.val_nll, hist.val_nll_untrimmed, strict=True):

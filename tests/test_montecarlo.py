@@ -92,8 +92,15 @@ def _dense_conditional(s, omega, noise):
 
 @pytest.mark.parametrize(
     "n, m, noise",
-    [(12, 4, 0.0), (12, 4, 0.3), (40, 30, 0.0), (40, 30, 0.3), (90, 56, 0.0), (90, 56, 0.3),
-     (7, 12, 0.3)],
+    [
+        (12, 4, 0.0),
+        (12, 4, 0.3),
+        (40, 30, 0.0),
+        (40, 30, 0.3),
+        (90, 56, 0.0),
+        (90, 56, 0.3),
+        (7, 12, 0.3),
+    ],
 )
 def test_each_draw_equals_conditional_error_of_the_dense_problem(n, m, noise):
     # G = diag(s), A = omega^T / sqrt(m): the core's SVD/null-space formula is an independent
@@ -169,8 +176,12 @@ def test_cancellation_sends_draws_to_the_stable_kernel():
 
 
 @settings(max_examples=40)
-@given(spectra(min_n=2, max_n=12), st.integers(1, 11), st.sampled_from([0.0, 1e-3, 1.0]),
-       st.integers(0, 2**32 - 1))
+@given(
+    spectra(min_n=2, max_n=12),
+    st.integers(1, 11),
+    st.sampled_from([0.0, 1e-3, 1.0]),
+    st.integers(0, 2**32 - 1),
+)
 def test_fast_kernel_accepts_only_what_it_certifies(s, m, noise, seed):
     # Whenever the fast kernel accepts a draw, its value is within FAST_TOL of the stable kernel
     # (itself checked against mpmath above); spectra from lininv.strategies reach cond 1e12.
@@ -195,8 +206,9 @@ def _beta(s, y, e):
     tr_g = np.trace(Minv @ (y.T @ (d[:, None] * y)) @ Minv)
     sdh = d.sum() - e
     sqrt_psi = math.sqrt(np.sum(L**2) * np.sum(X**2))
-    return U * (2 * (n + m + 1) * np.trace(M) * tr_g + 4 * (m + 1) * sqrt_psi * sdh
-                + (n + 1) * d.sum())
+    return U * (
+        2 * (n + m + 1) * np.trace(M) * tr_g + 4 * (m + 1) * sqrt_psi * sdh + (n + 1) * d.sum()
+    )
 
 
 @pytest.mark.parametrize("n, m, a", [(64, 16, 1.0), (64, 16, 3.0), (120, 50, 1.0), (120, 50, 2.0)])
@@ -272,8 +284,10 @@ def test_estimate_matches_dense_problems_with_random_rotations(noise):
     rng = np.random.default_rng(3)
     prior = lininv.LinearInvertiblePrior.from_singular_values(s, rng=rng)
     dense = np.array(
-        [lininv.conditional_error(prior, lininv.gaussian_measurements(5, 12, rng=rng), noise)
-         for _ in range(3000)]
+        [
+            lininv.conditional_error(prior, lininv.gaussian_measurements(5, 12, rng=rng), noise)
+            for _ in range(3000)
+        ]
     )
     est = expected_error(s, 5, noise, trials=3000, rng=4)
     se = math.hypot(est.stderr, dense.std(ddof=1) / math.sqrt(dense.size))

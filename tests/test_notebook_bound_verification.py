@@ -14,8 +14,12 @@ def test_notebook_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit without outputs"
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+        "commit without outputs"
+    )
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     text = "".join(
         out.get("text", "") for c in nb.cells if c.cell_type == "code" for out in c.outputs
     )

@@ -29,8 +29,9 @@ def test_bounds_figure_draws_every_curve(table):
     fig, ax = plt.subplots()
     assert plot_bounds(table, ax=ax) is ax
     clean = table.select(noise=0.0)
-    assert np.array_equal(_line(ax, r"lower bound $\sum_{i>m}s_i^2$").get_ydata(),
-                          clean.column("lower"))
+    assert np.array_equal(
+        _line(ax, r"lower bound $\sum_{i>m}s_i^2$").get_ydata(), clean.column("lower")
+    )
     hmt = _line(ax, "HMT upper bound (best $k$)")
     assert np.array_equal(hmt.get_xdata(), [2, 4, 8, 16])  # m = 1 has no upper bound
     assert np.array_equal(hmt.get_ydata(), clean.column("hmt_upper")[1:])

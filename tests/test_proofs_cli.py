@@ -79,20 +79,35 @@ def test_a_step_alone_equals_the_same_step_in_a_longer_run():
 
 def test_progress_is_saved_after_every_step(tmp_path):
     seen = []
-    runner.run_steps(seed=0, precision=0.1, steps=["8b", "8c"], checkpoint=lambda r: seen.append(len(r.results)))
+    runner.run_steps(
+        seed=0, precision=0.1, steps=["8b", "8c"], checkpoint=lambda r: seen.append(len(r.results))
+    )
     assert seen == [1, 2]
 
 
 def test_step_number_selects_all_sub_steps():
     assert [s.step for s in runner.select_steps(["4"])] == ["4a", "4b", "4c", "4d"]
-    assert [s.name for s in runner.select_steps(["9", "posterior_sampling"])] == ["posterior_sampling"]
+    assert [s.name for s in runner.select_steps(["9", "posterior_sampling"])] == [
+        "posterior_sampling"
+    ]
 
 
 def test_module_entry_point(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "proofs_numeric", "--step", "8c", "--precision", "0.1", "--quiet",
-         "--output", str(tmp_path / "r")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "proofs_numeric",
+            "--step",
+            "8c",
+            "--precision",
+            "0.1",
+            "--quiet",
+            "--output",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     assert "two_dimensional" in proc.stdout

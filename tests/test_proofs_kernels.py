@@ -21,7 +21,9 @@ def _residual_mpmath(s, omega, dps=60):
     """||(I - P_Y) S||_F^2 at 60 digits: P = Y (Y^T Y)^{-1} Y^T (an inverse is fine here)."""
     n, m = omega.shape
     with mpmath.workdps(dps):
-        Y = mpmath.matrix([[mpmath.mpf(s[i]) * mpmath.mpf(omega[i, j]) for j in range(m)] for i in range(n)])
+        Y = mpmath.matrix(
+            [[mpmath.mpf(s[i]) * mpmath.mpf(omega[i, j]) for j in range(m)] for i in range(n)]
+        )
         P = Y * mpmath.inverse(Y.T * Y) * Y.T
         R = (mpmath.eye(n) - P) * mpmath.diag([mpmath.mpf(v) for v in s])
         return float(mpmath.fsum(R[i, j] ** 2 for i in range(n) for j in range(n)))

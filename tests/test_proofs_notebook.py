@@ -17,13 +17,33 @@ def test_proof_walkthrough_runs(tmp_path, monkeypatch):
     # `import proofs_numeric` is the package even where the editable install predates it.
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit without outputs"
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+        "commit without outputs"
+    )
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     outputs = [out for c in nb.cells if c.cell_type == "code" for out in c.outputs]
     text = "".join(out.get("text", "") for out in outputs)
-    for step in ("1", "2", "3", "4a", "4b", "4c", "4d", "5a", "5b", "5c", "6a", "6b", "7", "8a", "8b", "8c", "9"):
+    for step in (
+        "1",
+        "2",
+        "3",
+        "4a",
+        "4b",
+        "4c",
+        "4d",
+        "5a",
+        "5b",
+        "5c",
+        "6a",
+        "6b",
+        "7",
+        "8a",
+        "8b",
+        "8c",
+        "9",
+    ):
         assert f"Step {step} (" in text, step
     # Every true statement passes; the one deliberately wrong statement fails.
     assert text.count("-- PASS") == 17 and text.count("-- FAIL") == 1

@@ -21,8 +21,12 @@ def _close():
 def test_every_plot_returns_the_axes_it_drew_on():
     r = pn.check_flat_spectrum(sizes=[(6, 2)], precision=0.05, rng=0)
     r7 = pn.check_deterministic_equivalent(
-        spectra=[("power a=1", sp.power)], sizes=(8,), m_fractions=(0.5,), noise_stds=(0.0, 0.1),
-        rtol=0.05, rng=0,
+        spectra=[("power a=1", sp.power)],
+        sizes=(8,),
+        m_fractions=(0.5,),
+        noise_stds=(0.0, 0.1),
+        rtol=0.05,
+        rng=0,
     )
     found = [tightness.search("conjecture", family="power", n=3, m=1, maxiter=2, popsize=4, rng=0)]
     calls = [
@@ -52,7 +56,11 @@ def test_lower_bound_figure_marks_the_bound():
     "call, exc, match",
     [
         (lambda: pn.plot_evidence("r"), TypeError, "result must be a StepResult"),
-        (lambda: pn.plot_equivalent(pn.check_flat_spectrum(sizes=[(4, 1)], rng=0)), TypeError, "check_deterministic_equivalent"),
+        (
+            lambda: pn.plot_equivalent(pn.check_flat_spectrum(sizes=[(4, 1)], rng=0)),
+            TypeError,
+            "check_deterministic_equivalent",
+        ),
         (lambda: pn.plot_tightness([]), TypeError, "non-empty sequence of SearchResult"),
         (lambda: pn.plot_hmt_draws(sp.power(8), 4, 3), ValueError, "k must be an integer in"),
         (lambda: pn.plot_denoising_curve(sp.power(4), 0.0), ValueError, "noise_std must be > 0"),

@@ -79,7 +79,9 @@ def test_mc_summary_and_step_seed():
 def test_step_result_passes_only_when_every_case_passes_and_serialises():
     good = exact_equality("a", 1.0, 1.0, 0.0)
     bad = exact_equality("b", 1.0, 2.0, 0.0)
-    r = StepResult("1", "n", "t", "s", "f", "m", (good, bad), seed=3, table=Table(("c",), ((1.0,),)))
+    r = StepResult(
+        "1", "n", "t", "s", "f", "m", (good, bad), seed=3, table=Table(("c",), ((1.0,),))
+    )
     assert not r.passed and r.failures() == (bad,)
     assert StepResult("1", "n", "t", "s", "f", "m", (good,)).passed
     assert not StepResult("1", "n", "t", "s", "f", "m", ()).passed  # no evidence is no proof

@@ -192,8 +192,12 @@ def test_monte_carlo_evidence_states_trials_and_ci():
 
 def test_step_7_reports_a_measured_table():
     r = pn.check_deterministic_equivalent(
-        spectra=[("power a=1", sp.power)], sizes=(16,), m_fractions=(0.25,),
-        noise_stds=(0.0, 0.1), rtol=0.02, rng=0,
+        spectra=[("power a=1", sp.power)],
+        sizes=(16,),
+        m_fractions=(0.25,),
+        noise_stds=(0.0, 0.1),
+        rtol=0.02,
+        rng=0,
     )
     assert len(r.table.rows) == 2
     row = dict(zip(r.table.columns, r.table.rows[0], strict=True))

@@ -21,7 +21,9 @@ def test_paper_bound_is_loose_by_more_than_10x():
 
 
 def test_lower_bound_is_attained_within_5_percent():
-    r = tt.search("lower", family="power", n=12, m=4, goal="min", rng=2, **(QUICK | dict(maxiter=12)))
+    r = tt.search(
+        "lower", family="power", n=12, m=4, goal="min", rng=2, **(QUICK | dict(maxiter=12))
+    )
     assert r.ci[1] <= 1.05, r
     assert r.ci[0] >= 1.0 - 1e-9  # and, being a theorem, never below 1
 
@@ -36,8 +38,9 @@ def test_a_false_lower_bound_claim_is_found_and_confirmed_exactly_at_m1():
     def too_big(s, m):  # sum_{i > m-1}: false (a flat spectrum has E(1) = sum_{i>1} s_i^2)
         return lininv.lower_bound(s, m - 1) if m > 1 else float(np.sum(s**2))
 
-    rep = tt.probe_conjecture(sizes=[(4, 1)], families=["power"], claim=too_big, rng=4,
-                              maxiter=3, popsize=4)
+    rep = tt.probe_conjecture(
+        sizes=[(4, 1)], families=["power"], claim=too_big, rng=4, maxiter=3, popsize=4
+    )
     assert rep.counterexample
     c = rep.smallest.confirmation
     assert c.method.startswith("mpmath") and c.below_one and c.ratio < 0.8
@@ -47,8 +50,14 @@ def test_a_false_conjecture_is_found_and_confirmed_by_monte_carlo():
     def inflated(s, m):  # 1.02 lambda m: false near flat spectra, where E(m) = lambda m
         return 1.02 * lininv.predicted_error(s, m)
 
-    rep = tt.probe_conjecture(sizes=[(8, 3)], families=["power"], claim=inflated,
-                              confirm_trials=2048, rng=5, **(QUICK | dict(maxiter=12)))
+    rep = tt.probe_conjecture(
+        sizes=[(8, 3)],
+        families=["power"],
+        claim=inflated,
+        confirm_trials=2048,
+        rng=5,
+        **(QUICK | dict(maxiter=12)),
+    )
     assert rep.counterexample
     r = rep.smallest
     assert r.ci[1] < 1.0 and r.confirmation.ci[1] < 1.0 and r.confirmation.trials == 2048

@@ -42,13 +42,21 @@ def test_rows_hold_the_bounds_prediction_and_estimate():
     table = sweep(S, [1, 5, 20], [0.0, 0.1], trials=300, rng=1)
     s = S["power:1"]
     assert [(r["m"], r["noise"]) for r in table] == [
-        (1, 0.0), (1, 0.1), (5, 0.0), (5, 0.1), (20, 0.0), (20, 0.1)
+        (1, 0.0),
+        (1, 0.1),
+        (5, 0.0),
+        (5, 0.1),
+        (20, 0.0),
+        (20, 0.1),
     ]
     for r in table:
         assert list(r) == list(COLUMNS)
         est = lininv.expected_error(s, r["m"], r["noise"], trials=300, rng=r["seed"])
         assert (r["mc_mean"], r["mc_stderr"], (r["ci_low"], r["ci_high"])) == (
-            est.mean, est.stderr, est.ci)
+            est.mean,
+            est.stderr,
+            est.ci,
+        )
         assert r["lower"] == lininv.lower_bound(s, r["m"])
         assert r["predicted"] == lininv.predicted_error(s, r["m"], r["noise"])
         assert r["predicted_rel_error"] == (r["predicted"] - r["mc_mean"]) / r["mc_mean"]
@@ -77,7 +85,8 @@ def test_cell_seeds_depend_on_parameters_not_on_position():
     assert b.rows[0] == a.rows[2]
     c = sweep({"renamed": S["power:1"]}, [20], trials=100, rng=7)
     assert {k: v for k, v in c.rows[0].items() if k != "spectrum"} == {
-        k: v for k, v in a.rows[2].items() if k != "spectrum"}
+        k: v for k, v in a.rows[2].items() if k != "spectrum"
+    }
     assert sweep(S, [20], trials=100, rng=8).rows[0]["mc_mean"] != a.rows[2]["mc_mean"]
 
 
@@ -224,14 +233,19 @@ def test_executors_give_the_serial_table():
 def test_dask_local_cluster_gives_the_serial_table():
     distributed = pytest.importorskip("distributed")
     serial = small()
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         assert small(executor=client) == serial
         assert small(executor=cluster.scheduler_address) == serial
         s = S["power:1"]  # the engine itself on the cluster, chunk by chunk
         kw = dict(rtol=5e-3, rng=5, batch_size=64)
-        assert lininv.expected_error(s, 5, executor=client, **kw) == lininv.expected_error(s, 5, **kw)
+        assert lininv.expected_error(s, 5, executor=client, **kw) == lininv.expected_error(
+            s, 5, **kw
+        )
 
 
 def test_table_views_and_files(tmp_path):

@@ -167,5 +167,7 @@ def _batch(name: str, value: Any, n: int) -> tuple[np.ndarray, bool]:
 
 def _check_bijector(value: Any, index: int) -> Bijector:
     if not isinstance(value, Bijector):
-        raise TypeError(f"bijectors[{index}] must be a lininv.flows bijector; got {describe(value)}")
+        raise TypeError(
+            f"bijectors[{index}] must be a lininv.flows bijector; got {describe(value)}"
+        )
     return value

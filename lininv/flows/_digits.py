@@ -91,7 +91,9 @@ def _classes(exclude: Any) -> tuple[int, ...]:
     if isinstance(exclude, (int, np.integer)) and not isinstance(exclude, bool):
         exclude = (exclude,)
     if not isinstance(exclude, Iterable) or isinstance(exclude, (str, bytes)):
-        raise TypeError(f"exclude must be a class label 0..9 or a sequence of them; got {exclude!r}")
+        raise TypeError(
+            f"exclude must be a class label 0..9 or a sequence of them; got {exclude!r}"
+        )
     out = tuple(check_int("exclude", c, low=0, high=9, reason=" (a digit class)") for c in exclude)
     return tuple(sorted(set(out)))
 
@@ -140,7 +142,9 @@ def reference_split(*, exclude: Any = ()) -> DigitsSplit:
     return split_digits(n_train=REFERENCE_N_TRAIN, exclude=exclude, rng=REFERENCE_SEED)
 
 
-def split_by_class(X: Any, y: Any, classes: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def split_by_class(
+    X: Any, y: Any, classes: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Separate rows whose label is in ``classes`` from the rest.
 
     Parameters

@@ -330,9 +330,7 @@ class Flow:
         return (float(lp[0]), g[0]) if single else (lp, g)
 
     @single_blas_thread
-    def forward_and_pullback(
-        self, z: Any
-    ) -> tuple[np.ndarray, Callable[[Any], np.ndarray]]:
+    def forward_and_pullback(self, z: Any) -> tuple[np.ndarray, Callable[[Any], np.ndarray]]:
         r"""``x = G(z)`` and the vector-Jacobian product :math:`v \mapsto v^T \partial G/\partial z`.
 
         Parameters
@@ -362,7 +360,9 @@ class Flow:
         shape = x.shape
 
         def pullback(v: Any) -> np.ndarray:
-            varr = as_vector_or_batch("v", v, self.n, length_hint=f" to match the flow's n = {self.n}")
+            varr = as_vector_or_batch(
+                "v", v, self.n, length_hint=f" to match the flow's n = {self.n}"
+            )
             if (varr.ndim == 1) != single or (not single and varr.shape != shape):
                 want = f"({self.n},)" if single else str(shape)
                 raise ValueError(f"v must have the shape of x, {want}; got {varr.shape}")

@@ -15,7 +15,9 @@ from lininv.flows._serialization import FlowFileError, load
 __all__ = ["DefaultFlow", "DEFAULT_FLOW_PATH", "DEFAULT_FLOW_COMMAND", "default_flow"]
 
 #: Where the committed default flow lives (package data).
-DEFAULT_FLOW_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "default_flow.npz")
+DEFAULT_FLOW_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(__file__)), "data", "default_flow.npz"
+)
 
 #: The command that produced it, run from the repository root (also in the file's metadata).
 DEFAULT_FLOW_COMMAND = "lininv train-flow --output lininv/data/default_flow.npz --no-progress"

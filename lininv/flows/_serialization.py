@@ -178,7 +178,9 @@ def load(path: Any) -> Flow:
             f"{type(exc).__name__}: {exc}"
         ) from exc
     if flow.n != arch.get("n"):
-        raise FlowFileError(f"{path!r} is damaged: bijectors have n = {flow.n}, header {arch.get('n')}")
+        raise FlowFileError(
+            f"{path!r} is damaged: bijectors have n = {flow.n}, header {arch.get('n')}"
+        )
     if params.shape != (flow.n_params,):
         raise FlowFileError(
             f"{path!r} is damaged: {params.size} parameters stored, the architecture needs "

@@ -64,7 +64,9 @@ def blas_description() -> str:
     infos = [i for i in ctl.info() if i.get("user_api") == "blas"]
     if not infos:
         return "unknown"
-    return "; ".join(sorted(
-        f"{i.get('internal_api', '?')} {i.get('version', '?')} {i.get('architecture', '?')}"
-        for i in infos
-    ))
+    return "; ".join(
+        sorted(
+            f"{i.get('internal_api', '?')} {i.get('version', '?')} {i.get('architecture', '?')}"
+            for i in infos
+        )
+    )

@@ -130,7 +130,9 @@ def _progress_enabled(progress: Any) -> bool:
 def _nlls(flow: Flow, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """Per-row negative log-likelihoods."""
     with np.errstate(all="ignore"):  # a diverged flow gives NaN here, reported by the caller
-        return -np.concatenate([flow._log_prob(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)])
+        return -np.concatenate(
+            [flow._log_prob(X[i : i + chunk]) for i in range(0, X.shape[0], chunk)]
+        )
 
 
 def _criterion(nll: np.ndarray, trim: float) -> float:
@@ -255,7 +257,9 @@ def fit(
     show = _progress_enabled(progress)
     if checkpoint is not None:
         if not isinstance(checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint must be None, a str or os.PathLike; got {describe(checkpoint)}")
+            raise TypeError(
+                f"checkpoint must be None, a str or os.PathLike; got {describe(checkpoint)}"
+            )
         folder = os.path.dirname(os.path.abspath(os.fspath(checkpoint)))
         if not os.path.isdir(folder):
             raise ValueError(f"checkpoint folder does not exist: {folder}")
@@ -329,8 +333,24 @@ def fit(
         bar = tqdm(total=epochs, desc=f"fit ({method})", unit="epoch", file=sys.stderr)
     try:
         if method == "adam":
-            _run_adam(flow, X, X_fixed, bool(dequantize), gen, hist, epochs, batch_size, lr,
-                      weight_decay, max_grad_norm, patience, improved, fail, bar, t0)
+            _run_adam(
+                flow,
+                X,
+                X_fixed,
+                bool(dequantize),
+                gen,
+                hist,
+                epochs,
+                batch_size,
+                lr,
+                weight_decay,
+                max_grad_norm,
+                patience,
+                improved,
+                fail,
+                bar,
+                t0,
+            )
         else:
             _run_lbfgs(flow, X_fixed, hist, epochs, gtol, patience, improved, fail, bar)
     finally:
@@ -342,8 +362,24 @@ def fit(
     return hist
 
 
-def _run_adam(flow, X, X_fixed, deq, gen, hist, epochs, batch_size, lr, weight_decay,
-              max_grad_norm, patience, improved, fail, bar, t0):
+def _run_adam(
+    flow,
+    X,
+    X_fixed,
+    deq,
+    gen,
+    hist,
+    epochs,
+    batch_size,
+    lr,
+    weight_decay,
+    max_grad_norm,
+    patience,
+    improved,
+    fail,
+    bar,
+    t0,
+):
     opt = _Adam(flow.n_params, lr, weight_decay)
     theta, grad = flow._theta, flow._grad
     N = X.shape[0]
