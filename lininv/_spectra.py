@@ -59,7 +59,7 @@ def make_spectrum(spec: str | os.PathLike[str], n: int | None = None) -> np.ndar
     Raises
     ------
     ValueError
-        Unknown form, parameter out of range, a spectrum that underflows to zero in double
+        Unknown form, parameter out of range, a spectrum whose squares underflow in double
         precision, or a file that is missing, unreadable, empty or of the wrong size.
 
     Examples
@@ -91,10 +91,12 @@ def make_spectrum(spec: str | os.PathLike[str], n: int | None = None) -> np.ndar
         else:
             r = _parameter(spec, param, low=0.0, high=1.0, low_open=True)
             s = np.sqrt(r) ** (i - 1.0)
-        if not np.all(s > 0.0):
+        # The squares s_i^2 = r^(i-1) (or i^-a) must be normal doubles (see as_spectrum).
+        representable = s >= np.sqrt(np.finfo(np.float64).tiny)
+        if not np.all(representable):
             raise ValueError(
-                f"spectrum {spec!r} underflows to zero in double precision at n = {n} "
-                f"(smallest positive index {int(np.count_nonzero(s > 0.0)) + 1})"
+                f"spectrum {spec!r} underflows in double precision at n = {n} (s_i^2 is below "
+                f"the smallest normal double from index {int(np.count_nonzero(representable)) + 1})"
             )
         return s
     return _from_file(spec, n)

@@ -7,6 +7,7 @@ expected, what arrived.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -102,6 +103,11 @@ def as_vector_or_batch(name: str, value: Any, length: int, *, length_hint: str =
 def as_spectrum(name: str, value: Any) -> np.ndarray:
     """Validate singular values: a non-empty 1-D array of positive finite numbers.
 
+    Every formula works with the squares :math:`s_i^2`, their sums and the ratios
+    :math:`(s_i/s_1)^2`, so these must be normal finite doubles: ``s_n >= sqrt(tiny)``
+    (about 1.5e-154), ``s_n / s_1 >= sqrt(tiny)`` and ``n s_1^2`` finite. Outside that range the
+    squares underflow to zero or overflow and the numerics would divide by zero.
+
     Returns a copy sorted in descending order (callers may pass any order).
     """
     arr = _as_real_array(name, value)
@@ -113,7 +119,16 @@ def as_spectrum(name: str, value: Any) -> np.ndarray:
         raise ValueError(
             f"{name} must be strictly positive (an invertible G); got minimum {arr.min():.3g}"
         )
-    return np.sort(arr)[::-1].copy()
+    s = np.sort(arr)[::-1].copy()
+    small = math.sqrt(float(np.finfo(np.float64).tiny))
+    big = math.sqrt(float(np.finfo(np.float64).max) / s.size)
+    if s[-1] < small or s[0] > big or s[-1] < s[0] * small:
+        raise ValueError(
+            f"{name} must have squares representable in double precision (values in "
+            f"[{small:.3g}, {big:.3g}], ratio s_max / s_min <= {1.0 / small:.3g}); got values in "
+            f"[{s[-1]:.3g}, {s[0]:.3g}]"
+        )
+    return s
 
 
 def check_int(

@@ -75,6 +75,25 @@ BAD_CALLS = [
         "s must be strictly positive",
     ),
     (
+        # s^2 underflows to 0: predicted_error divided by zero inside brentq before this check.
+        "spectrum whose squares underflow",
+        lambda: L.predicted_error([1.0, 1e-160, 1e-170], 1),
+        ValueError,
+        r"s must have squares representable in double precision .* got values in \[1e-170, 1\]",
+    ),
+    (
+        "spectrum whose squares overflow",
+        lambda: L.lower_bound([1e200, 1.0], 1),
+        ValueError,
+        "s must have squares representable in double precision",
+    ),
+    (
+        "spectrum whose condition number squared overflows",
+        lambda: L.exact_error_m1([1e100, 1e-100]),
+        ValueError,
+        "s must have squares representable in double precision",
+    ),
+    (
         "empty spectrum",
         lambda: L.predicted_error([], 1),
         ValueError,
