@@ -4,8 +4,9 @@ The flow's products are small (batches of at most a few hundred rows against 128
 called one after another between element-wise numpy work. A multi-threaded BLAS wakes its worker
 threads for each of them; measured on the 2-core reference machine this made a training step 20
 to 90 times slower than one thread (benchmarks/flow.py). Every flow computation therefore runs with
-the BLAS limited to one thread (through threadpoolctl, a dependency of scikit-learn); training uses
-the second core by data parallelism instead (see ``_training``).
+the BLAS limited to one thread (through threadpoolctl, a dependency of scikit-learn). Training is
+single-threaded too (``fit`` has no data parallelism); a one-thread BLAS also makes a training run's
+rounding, and so its result, independent of the machine's core count.
 """
 
 from __future__ import annotations
