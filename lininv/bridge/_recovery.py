@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from lininv._validation import (
     check_rng,
     describe,
 )
+from lininv.flows._threads import blas_threads, single_blas_thread
 
 __all__ = [
     "INITS",
@@ -46,41 +46,14 @@ STALL_GTOL = 1e-6
 _DEFAULT_SCALE = {"random": 0.7, "null_space": 0.1}
 
 
-_CONTROLLER: Any = None
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Run the block with a one-thread BLAS (threadpoolctl, a dependency of scikit-learn).
+def one_blas_thread() -> contextlib.AbstractContextManager[None]:
+    """Run the block with a one-thread BLAS (:func:`lininv.flows._threads.blas_threads`).
 
     L-BFGS-B and the flow make many tiny BLAS calls; a multi-threaded BLAS wakes its threads for
     each of them. Measured on the 2-core reference machine, an L-BFGS-B iteration at n = 64 took
     7.9 ms with two OpenBLAS threads and 0.08 ms with one.
     """
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - scikit-learn always installs it
-            _CONTROLLER = False
-        else:
-            _CONTROLLER = ThreadpoolController()
-    if not _CONTROLLER:  # pragma: no cover
-        yield
-        return
-    with _CONTROLLER.limit(limits=1, user_api="blas"):
-        yield
-
-
-def single_blas_thread(fn: Any) -> Any:
-    """Decorator: run ``fn`` inside :func:`one_blas_thread` (all the bridge's products are small)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with one_blas_thread():
-            return fn(*args, **kwargs)
-
-    return wrapper
+    return blas_threads(1)
 
 
 class _NonFinite(Exception):
