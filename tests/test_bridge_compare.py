@@ -65,9 +65,32 @@ def test_table_columns_and_confidence_intervals():
         c.table.rows[0]["lasso_lo"],
         c.table.rows[0]["lasso_hi"],
     )
+    # the differences' CIs are paired: Student-t over signals of the per-signal differences
+    # (an unpaired interval, or one over the pooled draws, would not reproduce these numbers)
+    for i, row in enumerate(c.table.rows):
+        for other in ("lasso", "rank_k"):
+            _, lo, hi = mean_ci(c.errors["flow"][i] - c.errors[other][i])
+            assert (row[f"flow_minus_{other}_lo"], row[f"flow_minus_{other}_hi"]) == (lo, hi)
     text = c.table.to_csv()
     assert text.splitlines()[0].split(",")[:2] == ["m", "flow_mean"]
     assert Table.from_dict(c.table.to_dict()).column("m") == [4, 12]
+
+
+def test_baseline_weights_are_chosen_on_the_held_out_signals_not_the_test_signals():
+    """The Lasso and rank-k weights depend on X_val alone: other test signals leave them as they
+    are, other validation signals change them (at m = 8 the choice moves from 0.03 to 0.001 when
+    the validation signals shrink 20-fold; a choice made on the test signals would move with them)."""
+    X_train, X_test = _data(seed=5)
+    flow = linear_flow(lininv.LinearInvertiblePrior.fit(X_train))
+    lams = (1e-3, 3e-2, 1.0, 30.0)
+
+    def chosen(X_t, X_v):
+        c = _compare(flow, X_t, X_train, ms=(8,), X_val=X_v, lasso_lambdas=lams, max_iter=50)
+        return c.table.column("lasso_lambda") + c.table.column("rank_k_gamma")
+
+    small_test = 0.05 * X_test[4:8]
+    assert chosen(X_test[:4], X_train[:10]) == chosen(small_test, X_train[:10])
+    assert chosen(X_test[:4], X_train[:10])[0] != chosen(X_test[:4], 0.05 * X_train[:10])[0]
 
 
 def test_resume_gives_the_same_table(tmp_path):
