@@ -197,6 +197,17 @@ def test_non_finite_evaluation_is_reported_not_returned():
     assert np.linalg.norm(res.z) <= 3.0
 
 
+@pytest.mark.parametrize("batch", ["lockstep", "loop"])
+def test_a_non_finite_problem_in_a_batch_fails_alone(batch):
+    """Per-problem modes: the overflowing problems are reported, the others still converge."""
+    Y = np.array([np.full(4, 10.0), np.full(4, 0.5), np.full(4, 10.0)])  # rows 0, 2 overflow
+    res = recover(_Overflowing(4, limit=3.0), np.eye(4), Y, batch=batch)
+    assert res.success.tolist() == [False, True, False]
+    assert "non-finite" in res.message[0] and "non-finite" in res.message[2]
+    assert np.all(np.isfinite(res.x)) and np.all(np.linalg.norm(res.z, axis=1) <= 3.0)
+    assert_close(res.x[1], Y[1], rtol=0, atol=1e-9)  # the identity flow: x = y, gtol 1e-9
+
+
 class _WrongGradient(_Overflowing):
     """A test double whose pullback returns the negated gradient (a broken VJP)."""
 

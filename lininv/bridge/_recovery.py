@@ -348,7 +348,10 @@ def _solve(evaluate, Z0: np.ndarray, options: dict[str, Any]):
         nfev = best.get("evals", 0)
         if not best:  # the starting point itself is not finite
             raise _NonFinite(str(exc)) from None
-        msg = f"stopped: {exc} after {nfev} evaluations; returning the best finite iterate"
+        msg = (
+            f"stopped at a non-finite evaluation ({exc}) after {nfev} evaluations; returning the "
+            "best finite iterate"
+        )
         return best["Z"], best["X"], best["f"], best["g"], False, msg, iterations[0], nfev
     Z = res.x.reshape(k, n)
     # The optimiser's final point is the last accepted iterate; evaluate there for the report.
