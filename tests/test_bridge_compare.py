@@ -118,6 +118,12 @@ def test_mean_ci():
     assert hi == pytest.approx(2.5 + half, rel=1e-12)
     with pytest.raises(ValueError, match="at least 2"):
         mean_ci([1.0])
+    with pytest.raises(ValueError, match="values must be finite"):
+        mean_ci([1.0, np.nan, 2.0])
+    with pytest.raises(ValueError, match="level must be < 1"):
+        mean_ci([1.0, 2.0], level=95)
+    with pytest.raises(ValueError, match="level must be > 0"):
+        mean_ci([1.0, 2.0], level=0.0)
 
 
 _XTR, _XTE = _data(seed=4)

@@ -78,10 +78,17 @@ def mean_ci(values: Any, level: float = 0.95) -> tuple[float, float, float]:
     """
     from scipy import stats
 
+    level = check_real("level", level, low=0.0, low_open=True)
+    if level >= 1.0:
+        raise ValueError(f"level must be < 1 (a coverage probability); got {level:g}")
     v = np.asarray(values, dtype=float).ravel()
     if v.size < 2:
         raise ValueError(
             f"values must hold at least 2 numbers for a confidence interval; got {v.size}"
+        )
+    if not np.all(np.isfinite(v)):
+        raise ValueError(
+            f"values must be finite; got {int(np.sum(~np.isfinite(v)))} NaN or infinite entries"
         )
     mean = float(v.mean())
     half = float(stats.t.ppf(0.5 + level / 2.0, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
