@@ -176,6 +176,10 @@ BAD = [
     (lambda s: dataset_bias(s[0], exclude=10), ValueError, "exclude must be an integer in"),
     (lambda s: likelihood_proxy(*s, n_samples=1), ValueError, "n_samples must be an integer in"),
     (lambda s: compressed_sensing(*s, seed=-1), ValueError, "seed must be an integer in"),
+    # n_test = -1 used to select all but one image silently (permutation[:-1])
+    (lambda s: compressed_sensing(*s, n_test=-1), ValueError, "n_test must be an integer in"),
+    (lambda s: initialisation(*s, n_val=1), ValueError, "n_val must be an integer in"),
+    (lambda s: digits_data(rng=np.random.default_rng(0)), TypeError, "rng must be an integer"),
 ]
 
 

@@ -109,9 +109,10 @@ def digits_data(split: Any = None, *, n_val: int = 100, rng: Any = 0) -> DigitsD
     if split is None:
         split = flows.reference_split()
     n_val = check_int("n_val", n_val, low=2, high=split.X_train.shape[0])
-    X_train = flows.dequantize(split.X_train, rng=cell_rng(int(rng), 10))
-    X_test = flows.dequantize(split.X_test, rng=cell_rng(int(rng), 11))
-    pick = np.sort(cell_rng(int(rng), 12).permutation(X_train.shape[0])[:n_val])
+    seed = check_int("rng", rng, low=0, reason=" (an integer seed)")
+    X_train = flows.dequantize(split.X_train, rng=cell_rng(seed, 10))
+    X_test = flows.dequantize(split.X_test, rng=cell_rng(seed, 11))
+    pick = np.sort(cell_rng(seed, 12).permutation(X_train.shape[0])[:n_val])
     return DigitsData(
         X_train, X_train[pick], X_test, np.asarray(split.y_train), np.asarray(split.y_test)
     )
@@ -133,7 +134,12 @@ def _default_flow_and_data(flow: Any, data: Any) -> tuple[Any, DigitsData]:
     return flow, data
 
 
-def _subset(X: np.ndarray, size: int | None, rng: np.random.Generator) -> np.ndarray:
+def _subset(
+    X: np.ndarray, size: int | None, rng: np.random.Generator, name: str = "n_test"
+) -> np.ndarray:
+    """A seeded random subset of ``size`` rows in their original order (all rows for None)."""
+    if size is not None:
+        size = check_int(name, size, low=2)
     if size is None or size >= X.shape[0]:
         return X
     return X[np.sort(rng.permutation(X.shape[0])[:size])]
@@ -637,7 +643,7 @@ def initialisation(
     radii = [check_real("norms", float(r), low=0.0) for r in norms]
     grid = [check_real("gamma_grid", float(g), low=0.0, low_open=True) for g in gamma_grid]
     X = _subset(data.X_test, n_test, cell_rng(seed, 20))
-    Xv = _subset(data.X_val, n_val, cell_rng(seed, 22))
+    Xv = _subset(data.X_val, n_val, cell_rng(seed, 22), "n_val")
     params = {
         "m": m,
         "norms": radii,
