@@ -100,6 +100,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
+from scipy import special
 from scipy.linalg import blas, lapack, solve_triangular
 
 from lininv._validation import (
@@ -129,7 +130,6 @@ _NUMBA_MAX_WORK = 2**15
 _BATCH_BYTES = 16 * 2**20
 #: Adaptive runs take at least this many chunks before the stopping rule is consulted.
 _MIN_CHUNKS = 4
-_Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,8 @@ class MonteCarloEstimate:
     stderr : float
         Standard error of the mean (sample standard deviation over ``sqrt(trials)``).
     ci : tuple of float
-        95% confidence interval ``mean -/+ 1.96 stderr`` (normal approximation).
+        95% confidence interval ``mean -/+ t stderr``, ``t`` the 97.5% quantile of Student's
+        t with ``trials - 1`` degrees of freedom (1.96 for many trials; 12.7 for two).
     trials : int
         Number of draws of ``A``.
     seed : int
@@ -453,13 +454,21 @@ def _converged(stats: tuple[int, float, float], rtol: float) -> bool:
     return stderr <= rtol * abs(mean)
 
 
-def _estimate(values: np.ndarray, seed: int, rtol: float | None) -> MonteCarloEstimate:
+def _estimate(
+    values: np.ndarray, seed: int, rtol: float | None, scale: float = 1.0
+) -> MonteCarloEstimate:
+    """Mean, standard error and Student-t 95% interval of ``scale * values``.
+
+    The statistics are formed from ``values`` (of order one) and scaled afterwards, so that
+    squared deviations cannot overflow for spectra of any representable size.
+    """
     count = values.size
     mean = math.fsum(values) / count
     var = math.fsum((values - mean) ** 2) / (count - 1)
     stderr = math.sqrt(var / count)
-    ci = (mean - _Z95 * stderr, mean + _Z95 * stderr)
-    return MonteCarloEstimate(mean, stderr, ci, count, seed, rtol)
+    half = float(special.stdtrit(count - 1, 0.975)) * stderr
+    ci = (scale * (mean - half), scale * (mean + half))
+    return MonteCarloEstimate(scale * mean, scale * stderr, ci, count, seed, rtol)
 
 
 # ---------------------------------------------------------------------------------------------

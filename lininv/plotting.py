@@ -188,7 +188,7 @@ def plot_prediction_error(
     r"""Relative error of the prediction, :math:`(\lambda m - E)/E`, against ``m``.
 
     One series per noise level; the shaded band is the Monte-Carlo 95% interval expressed
-    relative to the mean (:math:`\pm 1.96\,\mathrm{se}/E`): points outside it are real
+    relative to the mean (:math:`\pm(\mathrm{ci\_high} - E)/E`): points outside it are real
     prediction errors, not noise.
 
     Parameters

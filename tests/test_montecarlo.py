@@ -375,13 +375,26 @@ def test_max_trials_stops_an_adaptive_run_with_a_warning():
 
 
 def test_estimate_fields():
+    from scipy import stats
+
     est = expected_error(power(20), 4, trials=100, rng=3)
     lo, hi = est.ci
     assert lo < est.mean < hi
-    assert hi - est.mean == pytest.approx(1.959963984540054 * est.stderr, rel=1e-15)
+    # Student t with trials - 1 = 99 degrees of freedom (1.984), not the normal 1.960; rel 1e-14
+    # covers the rounding of mean +- half-width.
+    assert hi - est.mean == pytest.approx(stats.t.ppf(0.975, 99) * est.stderr, rel=1e-14)
+    assert est.mean - lo == pytest.approx(stats.t.ppf(0.975, 99) * est.stderr, rel=1e-14)
     assert est.rtol is None and est.trials == 100 and est.seed == 3
     assert "100 trials" in str(est)
     assert expected_error(power(20), 4, rng=3).rtol == 1e-3  # the default run is adaptive
+
+
+def test_small_sample_interval_uses_student_t():
+    # With 2 draws the 95% interval is mean +- 12.71 se; the normal 1.96 would cover ~70%.
+    from scipy import stats
+
+    est = expected_error(power(20), 4, trials=2, rng=3)
+    assert est.ci[1] - est.mean == pytest.approx(stats.t.ppf(0.975, 1) * est.stderr, rel=1e-14)
 
 
 def test_progress_bar_is_optional(capsys):
