@@ -668,6 +668,12 @@ def expected_error(
         batch_size = _default_batch(n, m)
     batch_size = check_int("batch_size", batch_size, low=1)
     progress = bool(progress)
+    ratio = noise_std / float(s[0])
+    if ratio > 1e150:  # m * ratio^2 must stay finite
+        raise ValueError(
+            f"noise_std must be at most 1e150 times s_max = {s[0]:.3g}; got {noise_std:g}"
+        )
+    sigma2m = m * ratio**2
     seed = _seed_from(rng)
     pool = as_executor(executor)
 
@@ -681,10 +687,12 @@ def expected_error(
         leave=False,
     )
     try:
+        # E(m) is homogeneous of degree 2 in (s, noise_std): run in units of s_max so that the
+        # statistics of the draws stay of order one (exactly the same numbers when s_max = 1).
         values, converged = _run(
-            s,
+            s / s[0],
             m,
-            m * noise_std**2,
+            sigma2m,
             seed,
             trials=trials,
             rtol=rtol,
@@ -701,4 +709,4 @@ def expected_error(
             UserWarning,
             stacklevel=2,
         )
-    return _estimate(values, seed, rtol)
+    return _estimate(values, seed, rtol, scale=float(s[0]) ** 2)

@@ -397,6 +397,21 @@ def test_small_sample_interval_uses_student_t():
     assert est.ci[1] - est.mean == pytest.approx(stats.t.ppf(0.975, 1) * est.stderr, rel=1e-14)
 
 
+@pytest.mark.parametrize("scale", [2.0**-500, 2.0**3, 2.0**300, 2.0**500])
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+def test_estimate_is_homogeneous_of_degree_two(scale, noise):
+    # E(m) scales as s^2 (with noise_std scaled alike). Before, s ~ 1e77 overflowed in the
+    # variance of the draws. The run is made in units of s_max; with power-of-two scales the
+    # draws are bit-identical and only the final products scale * mean etc. round: 2 u relative.
+    s, m = power(20), 4
+    ref = expected_error(s, m, noise, trials=70, rng=5)
+    est = expected_error(s * scale, m, noise * scale, trials=70, rng=5)
+    c = scale**2
+    assert_close(est.mean, c * ref.mean, rtol=2 * U)
+    assert_close(est.stderr, c * ref.stderr, rtol=2 * U)
+    assert_close(est.ci, (c * ref.ci[0], c * ref.ci[1]), rtol=4 * U)
+
+
 def test_progress_bar_is_optional(capsys):
     expected_error(power(20), 4, trials=64, rng=3, progress=True)
     assert "draw" in capsys.readouterr().err
@@ -441,6 +456,7 @@ BAD_EXPECTED = [
     (dict(s=[1.0, 1.0], m=1, rng=-3), ValueError, "rng must be a non-negative int seed"),
     (dict(s=[1.0, 1.0], m=1, executor="pool"), TypeError, "executor must be None"),
     (dict(s=[1.0, 1.0], m=1, batch_size=0), ValueError, r"batch_size must be an integer in"),
+    (dict(s=[1e-100, 1e-100], m=1, noise_std=1e100), ValueError, "noise_std must be at most"),
 ]
 
 
