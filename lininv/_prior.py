@@ -170,8 +170,14 @@ class LinearInvertiblePrior:
         if asym > 1e3 * np.finfo(float).eps * max(scale, np.finfo(float).tiny) * n:
             raise ValueError(f"Sigma must be symmetric; got max |Sigma - Sigma.T| = {asym:.3g}")
         w, U = np.linalg.eigh(0.5 * (Sigma + Sigma.T))
-        if w[0] <= 0.0:
-            raise ValueError(f"Sigma must be positive definite; got smallest eigenvalue {w[0]:.3g}")
+        # eigh is backward stable: each eigenvalue is exact to about n eps w_max, so anything at
+        # or below that is indistinguishable from zero (the criterion of ``fit`` and ``__init__``).
+        if w[0] <= w[-1] * n * np.finfo(float).eps:
+            raise ValueError(
+                f"Sigma must be positive definite; got smallest eigenvalue {w[0]:.3g} against "
+                f"largest {w[-1]:.3g} (numerically singular at or below n eps = "
+                f"{n * np.finfo(float).eps:.3g} relative)"
+            )
         order = np.argsort(w)[::-1]
         return cls._from_factors(U[:, order], np.sqrt(w[order]), np.eye(n), mean)
 

@@ -16,6 +16,15 @@ A2 = L.gaussian_measurements(2, 4, rng=1)
 Y2 = np.ones(2)
 LOW = L.LowRankPrior(np.eye(4)[:, :2])
 
+
+def _rank_deficient_psd():
+    for seed in range(100):  # the first seed whose rounded zero eigenvalue comes out positive
+        X = np.random.default_rng(seed).standard_normal((5, 6))
+        if np.linalg.eigvalsh(X.T @ X)[0] > 0.0:
+            return X.T @ X
+    raise AssertionError("no rank-deficient draw rounded to a positive definite matrix")
+
+
 BAD_CALLS = [
     # (description, callable, exception, message pattern)
     (
@@ -92,6 +101,14 @@ BAD_CALLS = [
         lambda: L.exact_error_m1([1e100, 1e-100]),
         ValueError,
         "s must have squares representable in double precision",
+    ),
+    (
+        # X^T X with X of shape (5, 6): rank 5, its zero eigenvalue rounds to ~ +-1e-16; a
+        # positive rounding was accepted as a prior with cond(G) ~ 1e8 made of rounding errors.
+        "numerically singular covariance",
+        lambda: L.LinearInvertiblePrior.from_covariance(_rank_deficient_psd()),
+        ValueError,
+        r"Sigma must be positive definite; got smallest eigenvalue .*\(numerically singular",
     ),
     (
         "empty spectrum",
@@ -347,7 +364,12 @@ def test_there_are_at_least_25_bad_calls():
 
 
 # Errors raised after a factorisation by design: rank and singularity are properties of the factor.
-NEEDS_FACTOR = {"singular G", "rank-deficient A", "indefinite covariance"}
+NEEDS_FACTOR = {
+    "singular G",
+    "rank-deficient A",
+    "indefinite covariance",
+    "numerically singular covariance",
+}
 
 
 @pytest.mark.parametrize("name,call,exc,pattern", BAD_CALLS, ids=[b[0] for b in BAD_CALLS])
