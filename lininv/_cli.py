@@ -16,8 +16,9 @@ import lininv
 
 __all__ = ["main"]
 
-# command name -> module defining add_parser(subparsers); imported lazily so that `--help` and
-# `--version` stay fast.
+# command name -> module defining add_parser(subparsers). Every module is imported when the
+# parser is built; each keeps its heavy imports (matplotlib, the flows, Dask) inside its run
+# function, so `--help` and `--version` cost little more than `import lininv`.
 _COMMANDS: dict[str, str] = {
     "experiments": "lininv._cli_experiments",
     "proofs": "lininv._cli_proofs",

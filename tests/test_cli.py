@@ -16,9 +16,13 @@ def test_version(capsys):
 
 
 def test_help_lists_commands(capsys):
+    from lininv._cli import _COMMANDS
+
     assert main([]) == 0
     out = capsys.readouterr().out
     assert "usage: lininv" in out
+    for command in ("verify", "proofs", "experiments", "train-flow"):  # README's commands
+        assert command in _COMMANDS and f"    {command}" in out
 
 
 def test_module_entry_point_runs():
