@@ -68,14 +68,15 @@ def _bridge_rows():
 def test_readme_bridge_table_is_the_committed_csv():
     rows = _bridge_rows()
     table = re.findall(
-        r"^\| (\d+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$",
+        r"^\| (\d+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \| (\d+)% \|$",
         README,
         flags=re.M,
     )
     assert len(table) == 3
     keys = ("lasso_mean", "rank_k_mean", "gauss_mean", "local_predicted", "global_predicted")
-    for m, flow, *others in table:
+    for m, flow, *others, converged in table:
         r = rows[int(m)]
+        assert int(converged) == round(100 * float(r["flow_converged"]))
         mean, lo, hi = (float(v.strip("[],")) for v in flow.split())
         assert (mean, lo, hi) == tuple(
             float(f"{float(r[k]):.3g}") for k in ("flow_mean", "flow_lo", "flow_hi")
