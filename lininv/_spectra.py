@@ -90,7 +90,7 @@ def make_spectrum(spec: str | os.PathLike[str], n: int | None = None) -> np.ndar
             s = i ** (-a / 2.0)
         else:
             r = _parameter(spec, param, low=0.0, high=1.0, low_open=True)
-            s = np.sqrt(r) ** (i - 1.0)
+            s = r ** ((i - 1.0) / 2.0)  # one rounding (sqrt(r)^(i-1) compounds sqrt's error)
         # The squares s_i^2 = r^(i-1) (or i^-a) must be normal doubles (see as_spectrum).
         representable = s >= np.sqrt(np.finfo(np.float64).tiny)
         if not np.all(representable):

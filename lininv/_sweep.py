@@ -8,8 +8,9 @@ bound :math:`m\sum_{i>m-2} s_i^2`, and whether each bound holds beyond the confi
 
 Persistence. With ``output``, every finished cell is written at once to a JSON results file
 (atomically: a temporary file in the same folder, then :func:`os.replace`). A cell's seed is
-derived from the sweep seed and the cell's own parameters (a hash of the spectrum values, ``m`` and
-the noise level), never from its position or from the order cells finish in. Re-running with the
+derived from the sweep seed and the cell's own parameters (a hash of the spectrum values and the
+noise level to single precision, and ``m``: :func:`cell_seed`), never from its position or from the
+order cells finish in, nor from the last bits of the spectrum, which can differ between machines. Re-running with the
 same ``output`` therefore loads the finished cells, computes only the missing ones, and yields
 exactly the table an uninterrupted run gives; the file is written in grid order and holds no
 timestamps, so even its bytes agree.
@@ -241,14 +242,36 @@ def check_writable_folder(folder: Path, what: str = "output") -> None:
     os.unlink(tmp)
 
 
+def parameter_key(values: Any) -> bytes:
+    """Bytes that identify real parameters to single precision, the same on every machine.
+
+    Each value ``v = f 2^e`` (:func:`numpy.frexp`, exact) is keyed by ``(rint(f 2^24), e)``: its
+    24 leading bits, as a float32 would keep them, but with the full double exponent range.
+    Every operation is exact, so the key does not depend on the CPU, the BLAS or the library
+    versions. Values that differ only in their last bits, as the same spectrum computed with
+    another CPU's vectorised ``pow`` does (numpy's AVX-512 and AVX2 kernels round differently),
+    get the same key unless they straddle a 24-bit rounding boundary (probability about
+    ``2^-28`` per value and last-bit difference). ``-0.0`` and ``0.0`` get the same key.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    mantissa, exponent = np.frexp(v)
+    leading = np.rint(mantissa * 2.0**24).astype("<i8")  # |leading| <= 2^24: exact
+    return leading.tobytes() + exponent.astype("<i4").tobytes()
+
+
 def cell_seed(sweep_seed: int, s: np.ndarray, m: int, noise: float) -> int:
-    """Seed of one cell: a hash of the sweep seed and the cell's parameters (not its position)."""
+    """Seed of one cell: a hash of the sweep seed and the cell's parameters (not its position).
+
+    The spectrum and the noise level enter through :func:`parameter_key` (single precision), so
+    a spectrum computed on another machine, equal up to rounding, draws the same random numbers.
+    """
     h = hashlib.sha256()
-    h.update(b"lininv.sweep.cell.v1|")
+    h.update(b"lininv.sweep.cell.v2|")
     h.update(str(int(sweep_seed)).encode())
     h.update(b"|")
-    h.update(np.ascontiguousarray(s, dtype="<f8").tobytes())
-    h.update(f"|{int(m)}|{float(noise).hex()}".encode())
+    h.update(parameter_key(s))
+    h.update(f"|{int(m)}|".encode())
+    h.update(parameter_key(noise))
     return int.from_bytes(h.digest()[:8], "little")
 
 
@@ -506,7 +529,8 @@ def prepare(
             )
         for name, values in previous["spectra"].items():
             old = np.asarray(values, dtype=float)
-            if name in named and not np.array_equal(old, named[name]):
+            # Equal to single precision is the same spectrum: same cell seeds (cell_seed).
+            if name in named and parameter_key(old) != parameter_key(named[name]):
                 raise ValueError(
                     f"output {str(path)!r} holds a different spectrum named {name!r}; "
                     "rename it or use another output"

@@ -90,6 +90,40 @@ def test_cell_seeds_depend_on_parameters_not_on_position():
     assert sweep(S, [20], trials=100, rng=8).rows[0]["mc_mean"] != a.rows[2]["mc_mean"]
 
 
+def test_cell_seed_ignores_last_bit_differences_but_not_real_ones():
+    rng = np.random.default_rng(0)
+    s = np.sort(rng.uniform(1e-6, 1.0, 512))[::-1]
+    base = _sweep.cell_seed(5, s, 10, 0.25)
+    # up to 4 ulps in random directions: a 24-bit rounding boundary is straddled with
+    # probability about 4 * 2^-29 per value, 4e-6 for all 512, and this fixed draw does not
+    nudged = s * (1 + rng.integers(-4, 5, s.size) * U)
+    assert np.any(nudged != s)
+    assert _sweep.cell_seed(5, nudged, 10, 0.25) == base
+    assert _sweep.cell_seed(5, s, 10, 0.25 * (1 + 2 * U)) == base
+    # a relative change of 1e-6 in one value (16 units of the 24th bit) is another spectrum
+    other = s.copy()
+    other[100] *= 1 + 1e-6
+    assert _sweep.cell_seed(5, other, 10, 0.25) != base
+    assert _sweep.cell_seed(5, s, 11, 0.25) != base
+    assert _sweep.cell_seed(6, s, 10, 0.25) != base
+    assert _sweep.cell_seed(5, s, 10, 0.2500001) != base
+
+
+def test_negative_zero_noise_is_the_same_cell_as_zero():
+    s = lininv.make_spectrum("power:1", 16)
+    assert _sweep.cell_seed(0, s, 4, -0.0) == _sweep.cell_seed(0, s, 4, 0.0)
+    a = sweep({"p": s}, [4], [-0.0], trials=64, rng=1)
+    b = sweep({"p": s}, [4], [0.0], trials=64, rng=1)
+    assert a.rows[0]["mc_mean"] == b.rows[0]["mc_mean"]  # bitwise: the same cell, the same draws
+
+
+def test_parameter_key_keeps_the_exponent_range():
+    tiny, huge = np.array([1e-300, 2e-300]), np.array([1e300, 2e300])
+    assert _sweep.parameter_key(tiny) != _sweep.parameter_key(tiny * 1.5)
+    assert _sweep.parameter_key(huge) != _sweep.parameter_key(tiny)
+    assert len({_sweep.parameter_key(x) for x in (tiny, huge, tiny * 2, huge / 2)}) == 4
+
+
 def test_output_is_written_and_resumed_without_recomputation(tmp_path, monkeypatch):
     out = tmp_path / "res.json"
     first = small(output=out)
