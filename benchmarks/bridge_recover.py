@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from lininv import bridge, flows
-from lininv.bridge._recovery import one_blas_thread
+from lininv._threads import one_blas_thread
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ import numpy as np
 
 import lininv
 from lininv import flows
-from lininv.flows._threads import blas_description, blas_threads
+from lininv._threads import blas_description, blas_threads
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -56,7 +56,7 @@ def numpy_epoch(flow: flows.Flow, X: np.ndarray, batch_size: int, rng) -> float:
     order = rng.permutation(X.shape[0])
     nb = X.shape[0] // batch_size
     t = time.perf_counter()
-    with blas_threads():
+    with blas_threads(1):
         for b in range(nb):
             flow._nll_and_grad(X[order[b * batch_size : (b + 1) * batch_size]])
             opt.step(flow._theta, flow._grad, 1e-3)
@@ -221,7 +221,7 @@ def latent_solve(flow: flows.Flow, m: int, rng) -> tuple[float, int, float]:
         return float(r @ r), pullback(2.0 * (r @ A))
 
     t = time.perf_counter()
-    with blas_threads():
+    with blas_threads(1):
         res = minimize(
             fun,
             np.zeros(flow.n),

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     import lininv
     from lininv import LinearInvertiblePrior, flows
     from lininv._cli import UsageError
-    from lininv.flows._threads import blas_description, blas_threads
+    from lininv._threads import blas_description, one_blas_thread
 
     out = args.output
     folder = os.path.dirname(os.path.abspath(out))
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     flow_bpd = flows.bits_per_dim(-float(np.mean(flow.log_prob(X_test))))
     # The best linear Gaussian: maximum likelihood on the same training images, one fixed
     # dequantisation draw (its fit needs no early stopping, so it uses all of them).
-    with blas_threads(1):  # see lininv.flows._threads: ~20x faster on 2 cores for this SVD
+    with one_blas_thread():  # see lininv._threads: ~20x faster on 2 cores for this SVD
         linear = LinearInvertiblePrior.fit(flows.dequantize(split.X_train, rng=args.seed))
     linear_bpd = flows.bits_per_dim(-float(np.mean(linear.log_prob(X_test))))
     flow.metadata["training"].update(

@@ -91,11 +91,9 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -103,6 +101,7 @@ import numpy as np
 from scipy import special
 from scipy.linalg import blas, lapack, solve_triangular
 
+from lininv._threads import one_blas_thread
 from lininv._validation import (
     _as_real_array,
     as_spectrum,
@@ -178,41 +177,6 @@ def _kernels():
     return _montecarlo_kernels
 
 
-_blas_lock = threading.Lock()
-_blas_state: dict[str, Any] = {"depth": 0, "limiter": None, "controller": None}
-
-
-@contextmanager
-def _single_threaded_blas() -> Iterator[None]:
-    """Run BLAS/LAPACK on one thread inside the kernels (re-entrant, thread-safe).
-
-    The kernels make many small BLAS calls per draw; OpenBLAS's thread pool turns each into a
-    wake-up of idle threads, which costs milliseconds on a loaded machine (measured: 16 ms
-    instead of 10 us for a 10 x 10 triangular solve). Parallelism comes from executors instead.
-    The results do not depend on it either way. The limit is set by the first caller and
-    restored by the last, so concurrent threads cannot leave the process limited.
-    """
-    with _blas_lock:
-        if _blas_state["depth"] == 0:
-            try:
-                if _blas_state["controller"] is None:
-                    from threadpoolctl import ThreadpoolController
-
-                    _blas_state["controller"] = ThreadpoolController()
-                _blas_state["limiter"] = _blas_state["controller"].limit(limits=1, user_api="blas")
-            except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-                _blas_state["limiter"] = None
-        _blas_state["depth"] += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_state["depth"] -= 1
-            if _blas_state["depth"] == 0 and _blas_state["limiter"] is not None:
-                _blas_state["limiter"].restore_original_limits()
-                _blas_state["limiter"] = None
-
-
 def _stable_error(s: np.ndarray, Y: np.ndarray, sigma2m: float) -> float:
     """Row-sorted Householder QR of the augmented matrix (module docstring); one draw."""
     n, m = Y.shape
@@ -272,7 +236,7 @@ def _errors_from_y(s: np.ndarray, Y: np.ndarray, sigma2m: float) -> np.ndarray:
         out[:] = 0.0
         return out
     ok = np.zeros(k, dtype=bool)
-    with _single_threaded_blas():
+    with one_blas_thread():
         if n * m * m <= _NUMBA_MAX_WORK:
             _kernels().fast_errors(s, Y, sigma2m, FAST_TOL, out, ok)
         else:

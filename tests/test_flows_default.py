@@ -8,9 +8,9 @@ from helpers import assert_close
 
 from lininv import LinearInvertiblePrior
 from lininv._cli_flows import _canonical, add_parser
+from lininv._threads import one_blas_thread
 from lininv.flows import bits_per_dim, default_flow, dequantize, load, reference_split
 from lininv.flows._pretrained import DEFAULT_FLOW_COMMAND, DEFAULT_FLOW_PATH
-from lininv.flows._threads import blas_threads
 
 
 def _parse(command):
@@ -39,7 +39,7 @@ def test_default_flow_beats_the_linear_gaussian_and_the_target_on_held_out_digit
     bpd = bits_per_dim(-lp.mean())
     assert_close(bpd, meta["results"]["test_bits_per_dim"], rtol=1e-12)
     assert bpd <= 2.65  # the target (a PyTorch RealNVP of this size reaches 2.65)
-    with blas_threads(1):
+    with one_blas_thread():
         linear = LinearInvertiblePrior.fit(dequantize(split.X_train, rng=0))
     lin_lp = linear.log_prob(X_test)
     assert_close(bits_per_dim(-lin_lp.mean()), meta["results"]["linear_gaussian_test_bits_per_dim"])

@@ -6,6 +6,7 @@ from helpers import assert_close
 from sklearn.datasets import load_digits as sk_load_digits
 
 from lininv import LinearInvertiblePrior
+from lininv._threads import one_blas_thread
 from lininv.flows import (
     bits_per_dim,
     dequantize,
@@ -14,7 +15,6 @@ from lininv.flows import (
     split_by_class,
     split_digits,
 )
-from lininv.flows._threads import blas_threads
 
 
 def test_load_digits_is_sklearns_bundled_copy():
@@ -82,7 +82,7 @@ def test_bits_per_dim_formula_and_an_equivalent_model():
     # divided by 64 ln 2, is the bits/dim of the scaled model.
     X, _ = load_digits()
     U = np.random.default_rng(0).random(X.shape)
-    with blas_threads(1):  # a multi-threaded BLAS is ~20x slower on this small SVD (see _threads)
+    with one_blas_thread():  # a multi-threaded BLAS is ~20x slower on this small SVD (see _threads)
         raw = LinearInvertiblePrior.fit(X[:1400] + U[:1400])
         scaled = LinearInvertiblePrior.fit((X[:1400] + U[:1400]) / 17)
     nll_raw = -raw.log_prob(X[1400:] + U[1400:]).mean()

@@ -5,6 +5,7 @@ import pytest
 from helpers import assert_close
 
 from lininv import LinearInvertiblePrior
+from lininv._threads import one_blas_thread
 from lininv.flows import (
     RealNVP,
     bits_per_dim,
@@ -14,7 +15,6 @@ from lininv.flows import (
     reference_split,
     trainable_linear_flow,
 )
-from lininv.flows._threads import blas_threads
 
 
 def test_linear_flow_fitted_to_gaussian_data_recovers_the_covariance():
@@ -24,7 +24,7 @@ def test_linear_flow_fitted_to_gaussian_data_recovers_the_covariance():
     X = rng.standard_normal((N, n)) @ A.T + rng.standard_normal(n)
     flow = trainable_linear_flow(n, rng=1)
     hist = fit(flow, X, method="lbfgs", val_fraction=0.0, epochs=5000, gtol=1e-11, progress=False)
-    with blas_threads(1):
+    with one_blas_thread():
         mle = LinearInvertiblePrior.fit(X)
     # For Gaussians the mean NLL depends on the data only through its mean and covariance, so
     # the flow's excess NLL over the MLE is exactly KL(N(xbar, S) || N(mu, Sigma)) >= 0: the
@@ -69,7 +69,7 @@ def test_training_on_digits_beats_the_best_linear_gaussian():
         progress=False,
         rng=0,
     )
-    with blas_threads(1):  # a multi-threaded BLAS is ~20x slower on this small SVD (see _threads)
+    with one_blas_thread():  # a multi-threaded BLAS is ~20x slower on this small SVD (see _threads)
         linear = LinearInvertiblePrior.fit(dequantize(split.X_train, rng=0))
     lp_flow, lp_lin = flow.log_prob(X_test), linear.log_prob(X_test)
     gain, se = _paired_bits(lp_flow, lp_lin)

@@ -22,6 +22,7 @@ from lininv._estimators import denoise, mle
 from lininv._low_rank import LowRankPrior
 from lininv._measurements import mask_measurements
 from lininv._prior import LinearInvertiblePrior
+from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real, describe
 from lininv.bridge._baselines import (
     DEFAULT_LASSO_LAMBDAS,
@@ -39,7 +40,7 @@ from lininv.bridge._figures import (
     plot_likelihood_proxy,
 )
 from lininv.bridge._predictions import local_singular_values
-from lininv.bridge._recovery import check_flow, recover, single_blas_thread
+from lininv.bridge._recovery import check_flow, recover
 from lininv.bridge._store import CellStore, cell_rng, to_jsonable
 from lininv.bridge._table import Table, atomic_write_text
 

@@ -2,7 +2,6 @@ r"""Latent-space recovery with a flow prior: :math:`\min_z \|A G(z) - y\|^2 + \g
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from lininv._threads import one_blas_thread
 from lininv._validation import (
     _as_real_array,
     as_vector_or_batch,
@@ -20,7 +20,6 @@ from lininv._validation import (
     check_rng,
     describe,
 )
-from lininv.flows._threads import blas_threads, single_blas_thread
 
 __all__ = [
     "INITS",
@@ -29,8 +28,6 @@ __all__ = [
     "recover",
     "check_flow",
     "initial_latents",
-    "one_blas_thread",
-    "single_blas_thread",
 ]
 
 #: Initialisations understood by :func:`recover`.
@@ -44,16 +41,6 @@ STALL_GTOL = 1e-6
 
 #: Default ``init_scale`` per initialisation (``None``: the initialisation takes no scale or needs one).
 _DEFAULT_SCALE = {"random": 0.7, "null_space": 0.1}
-
-
-def one_blas_thread() -> contextlib.AbstractContextManager[None]:
-    """Run the block with a one-thread BLAS (:func:`lininv.flows._threads.blas_threads`).
-
-    L-BFGS-B and the flow make many tiny BLAS calls; a multi-threaded BLAS wakes its threads for
-    each of them. Measured on the 2-core reference machine, an L-BFGS-B iteration at n = 64 took
-    7.9 ms with two OpenBLAS threads and 0.08 ms with one.
-    """
-    return blas_threads(1)
 
 
 class _NonFinite(Exception):

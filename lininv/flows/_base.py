@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from lininv._threads import single_blas_thread
 from lininv._validation import as_vector_or_batch, check_int, describe
-from lininv.flows._threads import single_blas_thread
 
 __all__ = ["Bijector", "REGISTRY", "register", "check_dimension"]
 

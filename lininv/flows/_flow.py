@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from lininv._threads import one_blas_thread, single_blas_thread
 from lininv._validation import as_matrix, as_vector_or_batch, check_int, check_rng, describe
 from lininv.flows._base import Bijector, _batch, _check_bijector
 from lininv.flows._linear import ActNorm
 from lininv.flows._logit import Logit
-from lininv.flows._threads import blas_threads, single_blas_thread
 
 __all__ = ["Flow"]
 
@@ -366,7 +366,7 @@ class Flow:
             if (varr.ndim == 1) != single or (not single and varr.shape != shape):
                 want = f"({self.n},)" if single else str(shape)
                 raise ValueError(f"v must have the shape of x, {want}; got {varr.shape}")
-            with blas_threads(1):
+            with one_blas_thread():
                 g = self._backward_forward(
                     caches, np.ascontiguousarray(varr.reshape(shape)), None, False
                 )

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lininv._threads import single_blas_thread
 from lininv._validation import (
     as_matrix,
     check_choice,
@@ -22,7 +23,6 @@ from lininv._validation import (
 from lininv.flows._digits import LEVELS
 from lininv.flows._digits import dequantize as _dequantize
 from lininv.flows._flow import Flow
-from lininv.flows._threads import single_blas_thread
 
 __all__ = ["TrainingHistory", "fit"]
 
