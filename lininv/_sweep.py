@@ -18,7 +18,6 @@ timestamps, so even its bytes agree.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from lininv._montecarlo import _seed_from, as_executor, expected_error
+from lininv._random import param_seed, parameter_key
 from lininv._theory import hmt_upper_bound, lower_bound, paper_upper_bound, predicted_error
 from lininv._validation import as_spectrum, check_int, check_real, describe
 
@@ -242,37 +242,14 @@ def check_writable_folder(folder: Path, what: str = "output") -> None:
     os.unlink(tmp)
 
 
-def parameter_key(values: Any) -> bytes:
-    """Bytes that identify real parameters to single precision, the same on every machine.
-
-    Each value ``v = f 2^e`` (:func:`numpy.frexp`, exact) is keyed by ``(rint(f 2^24), e)``: its
-    24 leading bits, as a float32 would keep them, but with the full double exponent range.
-    Every operation is exact, so the key does not depend on the CPU, the BLAS or the library
-    versions. Values that differ only in their last bits, as the same spectrum computed with
-    another CPU's vectorised ``pow`` does (numpy's AVX-512 and AVX2 kernels round differently),
-    get the same key unless they straddle a 24-bit rounding boundary (probability about
-    ``2^-28`` per value and last-bit difference). ``-0.0`` and ``0.0`` get the same key.
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    mantissa, exponent = np.frexp(v)
-    leading = np.rint(mantissa * 2.0**24).astype("<i8")  # |leading| <= 2^24: exact
-    return leading.tobytes() + exponent.astype("<i4").tobytes()
-
-
 def cell_seed(sweep_seed: int, s: np.ndarray, m: int, noise: float) -> int:
     """Seed of one cell: a hash of the sweep seed and the cell's parameters (not its position).
 
-    The spectrum and the noise level enter through :func:`parameter_key` (single precision), so
-    a spectrum computed on another machine, equal up to rounding, draws the same random numbers.
+    The spectrum and the noise level enter to single precision (:func:`lininv._random.
+    parameter_key`), so a spectrum computed on another machine, equal up to rounding, draws the
+    same random numbers.
     """
-    h = hashlib.sha256()
-    h.update(b"lininv.sweep.cell.v2|")
-    h.update(str(int(sweep_seed)).encode())
-    h.update(b"|")
-    h.update(parameter_key(s))
-    h.update(f"|{int(m)}|".encode())
-    h.update(parameter_key(noise))
-    return int.from_bytes(h.digest()[:8], "little")
+    return param_seed("lininv.sweep.cell.v2", sweep_seed, s, int(m), noise)
 
 
 def _compute_cell(

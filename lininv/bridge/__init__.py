@@ -51,6 +51,7 @@ Figures (ax=None, return the Axes)
     plot_likelihood_proxy    ||z||^2 against -log p_G(x)
 """
 
+from lininv._table import Table
 from lininv.bridge._baselines import (
     DEFAULT_LASSO_LAMBDAS,
     DEFAULT_RANK_K_GAMMAS,
@@ -90,7 +91,6 @@ from lininv.bridge._predictions import (
     spectrum_predictions,
 )
 from lininv.bridge._recovery import INITS, STALL_GTOL, RecoveryResult, recover
-from lininv.bridge._table import Table
 
 __all__ = [
     "recover",

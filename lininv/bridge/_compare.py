@@ -12,6 +12,7 @@ import numpy as np
 from lininv._estimators import map_estimate
 from lininv._low_rank import LowRankPrior
 from lininv._prior import LinearInvertiblePrior
+from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import as_matrix, check_choice, check_int, check_real, describe
 from lininv.bridge._baselines import (
@@ -23,7 +24,6 @@ from lininv.bridge._baselines import (
 from lininv.bridge._predictions import check_ms, global_predictions, local_predictions
 from lininv.bridge._recovery import INITS, check_flow, recover
 from lininv.bridge._store import CellStore, cell_rng, seed_entropy
-from lininv.bridge._table import Table
 
 __all__ = ["Comparison", "compare", "mean_ci", "COMPARE_COLUMNS", "squared_errors"]
 

@@ -8,6 +8,7 @@ settings); ``lininv experiments NAME`` runs one and writes it to a folder. Every
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import time
@@ -19,9 +20,11 @@ import numpy as np
 
 from lininv._errors import conditional_error, denoising_error, optimal_denoising_gamma
 from lininv._estimators import denoise, mle
+from lininv._io import atomic_write
 from lininv._low_rank import LowRankPrior
 from lininv._measurements import mask_measurements
 from lininv._prior import LinearInvertiblePrior
+from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real, describe
 from lininv.bridge._baselines import (
@@ -42,7 +45,6 @@ from lininv.bridge._figures import (
 from lininv.bridge._predictions import local_singular_values
 from lininv.bridge._recovery import check_flow, recover
 from lininv.bridge._store import CellStore, cell_rng, to_jsonable
-from lininv.bridge._table import Table, atomic_write_text
 
 __all__ = [
     "DigitsData",
@@ -192,10 +194,10 @@ class ExperimentResult:
             "seconds": self.seconds,
             "compute_seconds": self.compute_seconds,
         }
-        atomic_write_text(base + ".json", json.dumps(payload, indent=1))
-        tmp = os.path.join(folder, f".tmp-{self.name}.png")
-        self.figure.savefig(tmp, dpi=130, bbox_inches="tight")
-        os.replace(tmp, base + ".png")
+        atomic_write(base + ".json", json.dumps(payload, indent=1))
+        png = io.BytesIO()
+        self.figure.savefig(png, format="png", dpi=130, bbox_inches="tight")
+        atomic_write(base + ".png", png.getvalue())
         return [base + ".csv", base + ".json", base + ".png"]
 
 

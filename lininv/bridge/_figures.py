@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from lininv._table import Table
 from lininv._validation import describe
-from lininv.bridge._table import Table
 
 __all__ = [
     "plot_comparison",

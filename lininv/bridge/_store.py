@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from lininv.bridge._table import atomic_write_text
+from lininv._io import atomic_write
 
 __all__ = ["CellStore", "seed_entropy", "cell_rng", "to_jsonable"]
 
@@ -69,7 +69,7 @@ class CellStore:
                     f"(stored {old}, requested {self.params})"
                 )
         else:
-            atomic_write_text(path, json.dumps(self.params, indent=1, sort_keys=True))
+            atomic_write(path, json.dumps(self.params, indent=1, sort_keys=True))
 
     def _path(self, key: str) -> str:
         safe = re.sub(r"[^A-Za-z0-9_.=+-]", "_", key)
@@ -85,7 +85,7 @@ class CellStore:
 
     def put(self, key: str, value: Any) -> None:
         """Store a finished cell (atomic write)."""
-        atomic_write_text(self._path(key), json.dumps(to_jsonable(value)))
+        atomic_write(self._path(key), json.dumps(to_jsonable(value)))
 
     def keys(self) -> list[str]:
         """Keys of the finished cells (as file-name-safe strings)."""

@@ -1,4 +1,11 @@
-"""A small results table: rows of named values, written as CSV, JSON or Markdown."""
+"""The one results table: rows of named values with their provenance, as CSV, JSON or Markdown.
+
+Every table lininv writes (sweeps, the bridge's experiments, the proofs' reports) is a
+:class:`Table`. Its ``meta`` mapping (the provenance of the run: versions, platform, seed,
+command, and the run's settings) is written with the rows: as ``# key: value`` lines at the top
+of a CSV file (``pandas.read_csv(path, comment="#")`` skips them; :meth:`Table.read_csv` returns
+them) and under ``"meta"`` in JSON.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +14,15 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Table", "atomic_write_text"]
+from lininv._io import atomic_write, to_jsonable
 
-
-def atomic_write_text(path: Any, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then replace)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+__all__ = ["Table"]
 
 
 def _plain(value: Any) -> Any:
@@ -39,6 +30,29 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _parse_cell(text: str | None) -> Any:
+    if text is None or text == "":
+        return None
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _parse_meta(text: str) -> Any:
+    """Mappings and lists were written as JSON; everything else comes back as the text."""
+    if text.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _format(value: Any, digits: int) -> str:
@@ -65,6 +79,9 @@ class Table:
         One dict per row; missing keys are written as empty cells.
     title : str, default=""
         Shown by :meth:`to_markdown`.
+    meta : dict, optional
+        Provenance and settings of the run that made the rows (:func:`lininv._provenance.
+        provenance`), written with them by :meth:`to_csv` and :meth:`to_json`.
 
     Examples
     --------
@@ -81,6 +98,7 @@ class Table:
     columns: Sequence[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.columns = list(self.columns)
@@ -110,22 +128,48 @@ class Table:
     def where(self, **match: Any) -> Table:
         """Rows whose values equal all the given ``column=value`` pairs, as a new table."""
         rows = [r for r in self.rows if all(r.get(k) == v for k, v in match.items())]
-        return Table(self.columns, rows, self.title)
+        return Table(self.columns, rows, self.title, dict(self.meta))
 
     def to_csv(self, path: Any = None) -> str:
-        """CSV text (full precision); written atomically to ``path`` if given."""
+        """CSV text (full precision) after ``# key: value`` lines of :attr:`meta`.
+
+        Written atomically to ``path`` if given. Values of ``meta`` that are not strings or
+        numbers are written as JSON.
+        """
         buf = io.StringIO()
+        for key, value in self.meta.items():
+            text = value if isinstance(value, str) else json.dumps(to_jsonable(value))
+            buf.write(f"# {key}: {' '.join(str(text).splitlines())}\n")
         writer = csv.DictWriter(buf, fieldnames=self.columns, lineterminator="\n")
         writer.writeheader()
         for row in self.rows:
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in self.columns})
         text = buf.getvalue()
         if path is not None:
-            atomic_write_text(path, text)
+            atomic_write(path, text)
         return text
 
+    @classmethod
+    def read_csv(cls, path: Any) -> Table:
+        """Read a CSV written by :meth:`to_csv`: ``meta`` from the ``#`` lines, then the rows.
+
+        Values come back as ``int``, ``float``, ``bool`` or ``str`` (empty cells as ``None``);
+        floats are exact (they are written with full precision).
+        """
+        with open(os.fspath(path), encoding="utf-8", newline="") as fh:
+            lines = fh.read().splitlines()
+        meta: dict[str, Any] = {}
+        body = 0
+        while body < len(lines) and lines[body].startswith("#"):
+            key, _, value = lines[body][1:].strip().partition(": ")
+            meta[key] = _parse_meta(value)
+            body += 1
+        reader = csv.DictReader(lines[body:])
+        rows = [{k: _parse_cell(v) for k, v in r.items()} for r in reader]
+        return cls(reader.fieldnames or [], rows, meta=meta)
+
     def to_dict(self) -> dict[str, Any]:
-        """``{"title", "columns", "rows"}``, JSON-serialisable (NaN written as null)."""
+        """``{"title", "columns", "rows", "meta"}``, JSON-serialisable (NaN written as null)."""
         rows = [
             {
                 k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -133,18 +177,21 @@ class Table:
             }
             for row in self.rows
         ]
-        return {"title": self.title, "columns": list(self.columns), "rows": rows}
+        out = {"title": self.title, "columns": list(self.columns), "rows": rows}
+        if self.meta:
+            out["meta"] = to_jsonable(self.meta)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Table:
         """Inverse of :meth:`to_dict`."""
-        return cls(data["columns"], list(data["rows"]), data.get("title", ""))
+        return cls(data["columns"], list(data["rows"]), data.get("title", ""), data.get("meta", {}))
 
     def to_json(self, path: Any = None) -> str:
         """JSON text of :meth:`to_dict`; written atomically to ``path`` if given."""
         text = json.dumps(self.to_dict(), indent=1)
         if path is not None:
-            atomic_write_text(path, text)
+            atomic_write(path, text)
         return text
 
     def to_markdown(self, digits: int = 4) -> str:
