@@ -279,6 +279,11 @@ class ActNorm(Bijector):
         self.params["log_scale"][:] = np.log(np.maximum(x.std(axis=0), 1e-6))
         self.initialized = True
 
+    def _initialize_from(self, x: np.ndarray) -> np.ndarray:
+        if not self.initialized:
+            self._initialize(x)
+        return self._inverse(x, False)[0]
+
     def _forward(self, z, keep):
         a = self.params["log_scale"]
         x = z * np.exp(a) + self.params["bias"]
