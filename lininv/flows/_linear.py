@@ -153,7 +153,13 @@ class LULinear(Bijector):
         d = np.diag(U)
         if np.any(d == 0):
             raise ValueError("U must have a non-zero diagonal (an invertible layer)")
-        obj = cls(n)
+        return cls._from_factors(L, U)
+
+    @classmethod
+    def _from_factors(cls, L: np.ndarray, U: np.ndarray) -> LULinear:
+        """:meth:`from_factors` for valid float factors (e.g. from ``scipy.linalg.lu``)."""
+        d = np.diag(U)
+        obj = cls(L.shape[0])
         obj.params["lower"][:] = L[obj._il]
         obj.params["upper"][:] = U[obj._iu]
         obj.params["log_diag"][:] = np.log(np.abs(d))

@@ -26,9 +26,12 @@ __all__ = ["realnvp", "linear_flow", "trainable_linear_flow"]
 
 
 def _lu_layers(W: np.ndarray) -> list[Bijector]:
-    """``[LULinear(L, U), Permutation(P)]`` with ``W = P L U`` (partial pivoting), forward order."""
+    """``[LULinear(L, U), Permutation(P)]`` with ``W = P L U`` (partial pivoting), forward order.
+
+    ``W`` is a valid invertible matrix: its factors need no second validation.
+    """
     P, L, U = scipy.linalg.lu(W)
-    return [LULinear.from_factors(L, U), Permutation(np.argmax(P, axis=1))]
+    return [LULinear._from_factors(L, U), Permutation(np.argmax(P, axis=1))]
 
 
 def realnvp(
