@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 import lininv
-from lininv import flows
+from lininv import datasets, flows
 from lininv._threads import blas_description, blas_threads
 
 
@@ -53,13 +53,15 @@ def numpy_epoch(flow: flows.Flow, X: np.ndarray, batch_size: int, rng) -> float:
     from lininv.flows._training import _Adam
 
     opt = _Adam(flow.n_params, 1e-3, 0.0)
+    theta = flow.get_params()
     order = rng.permutation(X.shape[0])
     nb = X.shape[0] // batch_size
     t = time.perf_counter()
     with blas_threads(1):
         for b in range(nb):
-            flow._nll_and_grad(X[order[b * batch_size : (b + 1) * batch_size]])
-            opt.step(flow._theta, flow._grad, 1e-3)
+            _, grad = flow._nll_and_grad(X[order[b * batch_size : (b + 1) * batch_size]])
+            opt.step(theta, grad, 1e-3)
+            flow._set_params(theta)
     return time.perf_counter() - t
 
 
@@ -242,9 +244,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
 
-    split = flows.reference_split()
-    X = flows.dequantize(split.X_train[:1260], rng=1)
-    flow = flows.RealNVP(64, 8, 128, rng=0)
+    split = datasets.reference_split()
+    X = datasets.dequantize(split.X_train[:1260], rng=1)
+    flow = flows.realnvp(64, 8, 128, rng=0)
     flow.initialize(X)
     # move away from the identity start so that every product is exercised as in training
     flows.fit(flow, X, epochs=1, val_fraction=0.0, progress=False, rng=0)
@@ -267,7 +269,7 @@ def main() -> None:
     if torch is not None:
         flow.set_params(theta0)
         model = torch_model(flow)
-        check = flows.dequantize(split.X_test[:50], rng=2)
+        check = datasets.dequantize(split.X_test[:50], rng=2)
         with torch.no_grad():
             lp_t = model.log_prob(torch.tensor(check)).numpy()
         lp_n = flow.log_prob(check)

@@ -41,6 +41,7 @@ Monte Carlo and sweeps (the bounds verified)
 Submodules
     lininv.strategies       hypothesis strategies for property-testing new bounds
     lininv.flows            a small RealNVP normalizing flow in numpy
+    lininv.datasets         the 8x8 digits: splits, dequantisation, bits/dim
     lininv.plotting         figures (ax=None, returns the Axes)
     lininv.bridge           flow recovery beside the linear theory; the paper in miniature
 """
@@ -116,7 +117,7 @@ __all__ = [
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).
-_LAZY_SUBMODULES = ("strategies", "flows", "plotting", "bridge")
+_LAZY_SUBMODULES = ("strategies", "flows", "datasets", "plotting", "bridge")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
 """``lininv train-flow``: train the digits RealNVP, save it, report held-out bits/dim.
 
-Wraps the public API only: :func:`lininv.flows.reference_split` / ``split_digits``,
-:func:`lininv.flows.RealNVP`, :func:`lininv.flows.fit`, :meth:`Flow.save`, and
+Wraps the public API only: :func:`lininv.datasets.reference_split` / ``split_digits``,
+:func:`lininv.flows.realnvp`, :func:`lininv.flows.fit`, :meth:`Flow.save`, and
 :meth:`lininv.LinearInvertiblePrior.fit` for the linear baseline.
 """
 
@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
         "train-flow",
         help="train the RealNVP on the 8x8 digits and save it",
         description=(
-            "Train lininv.flows.RealNVP by maximum likelihood on dequantised 8x8 digits (the "
+            "Train lininv.flows.realnvp by maximum likelihood on dequantised 8x8 digits (the "
             "reference 1400/397 split by default), save it, and print held-out bits/dim beside "
             "the best linear Gaussian fitted to the same training images. The default settings "
             "produced lininv/data/default_flow.npz."
@@ -102,7 +102,7 @@ def _exclude(text: str) -> tuple[int, ...]:
 
 def run(args: argparse.Namespace) -> int:
     import lininv
-    from lininv import LinearInvertiblePrior, flows
+    from lininv import LinearInvertiblePrior, datasets, flows
     from lininv._cli import UsageError
     from lininv._threads import blas_description, one_blas_thread
 
@@ -112,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--output folder does not exist: {folder}")
     exclude = _exclude(args.exclude)
     try:
-        split = flows.split_digits(n_train=args.n_train, exclude=exclude, rng=args.split_seed)
-        flow = flows.RealNVP(
+        split = datasets.split_digits(n_train=args.n_train, exclude=exclude, rng=args.split_seed)
+        flow = flows.realnvp(
             64,
             args.layers,
             args.hidden,
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             logit=args.logit,
             rng=args.seed,
         )
-        X_test = flows.dequantize(split.X_test, rng=TEST_NOISE_SEED)
+        X_test = datasets.dequantize(split.X_test, rng=TEST_NOISE_SEED)
         flow.metadata.update(
             {
                 "command": _canonical(args),
@@ -179,17 +179,17 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from exc
 
-    flow_bpd = flows.bits_per_dim(-float(np.mean(flow.log_prob(X_test))))
+    flow_bpd = datasets.bits_per_dim(-float(np.mean(flow.log_prob(X_test))))
     # The best linear Gaussian: maximum likelihood on the same training images, one fixed
     # dequantisation draw (its fit needs no early stopping, so it uses all of them).
     with one_blas_thread():  # see lininv._threads: ~20x faster on 2 cores for this SVD
-        linear = LinearInvertiblePrior.fit(flows.dequantize(split.X_train, rng=args.seed))
-    linear_bpd = flows.bits_per_dim(-float(np.mean(linear.log_prob(X_test))))
+        linear = LinearInvertiblePrior.fit(datasets.dequantize(split.X_train, rng=args.seed))
+    linear_bpd = datasets.bits_per_dim(-float(np.mean(linear.log_prob(X_test))))
     flow.metadata["training"].update(
         {
             "epochs_run": history.epochs,
             "best_epoch": history.best_epoch,
-            "best_val_bits_per_dim": flows.bits_per_dim(history.best_val_nll)
+            "best_val_bits_per_dim": datasets.bits_per_dim(history.best_val_nll)
             if math.isfinite(history.best_val_nll)
             else None,
             "stopped": history.message,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lininv
-from lininv import flows
+from lininv import datasets, flows
 from lininv.bridge import (
     EXPERIMENTS,
     ExperimentResult,
@@ -32,14 +32,14 @@ matplotlib.use("Agg")
 
 
 def _tiny_flow(split, epochs=3):
-    flow = flows.RealNVP(64, n_layers=2, hidden=16, rng=0)
+    flow = flows.realnvp(64, n_layers=2, hidden=16, rng=0)
     flows.fit(flow, split.X_train, dequantize=True, epochs=epochs, lr=1e-3, rng=0, progress=False)
     return flow
 
 
 @pytest.fixture(scope="module")
 def setup():
-    split = flows.reference_split()
+    split = datasets.reference_split()
     return _tiny_flow(split), digits_data(split, n_val=10)
 
 

@@ -10,7 +10,7 @@ from lininv.bridge import (
     local_singular_values,
     spectrum_predictions,
 )
-from lininv.flows import RealNVP, linear_flow
+from lininv.flows import linear_flow, realnvp
 from tests.helpers import assert_close
 
 
@@ -57,7 +57,7 @@ def test_local_predictions_of_a_linear_flow_equal_its_spectrum():
 
 def test_local_singular_values_match_finite_differences():
     """Second way: central differences of the flow's forward map."""
-    flow = RealNVP(6, n_layers=3, hidden=16, rng=3)
+    flow = realnvp(6, n_layers=3, hidden=16, rng=3)
     # make the couplings non-trivial (their output layer starts at zero)
     theta = flow.get_params()
     flow.set_params(theta + 0.3 * np.random.default_rng(4).standard_normal(theta.size))

@@ -5,7 +5,7 @@ import pytest
 
 import lininv
 from lininv.bridge import INITS, recover
-from lininv.flows import RealNVP, linear_flow
+from lininv.flows import linear_flow, realnvp
 from tests.helpers import EPS, assert_close
 
 
@@ -238,7 +238,7 @@ def test_iteration_limit_is_reported():
 
 
 def test_realnvp_recovery_is_finite_and_fits_the_measurements():
-    flow = RealNVP(8, n_layers=2, hidden=8, rng=0)
+    flow = realnvp(8, n_layers=2, hidden=8, rng=0)
     rng = np.random.default_rng(0)
     x_true = flow.sample(3, rng=1)
     A = rng.standard_normal((8, 8)) / np.sqrt(8)  # m = n: the truth is the unique minimiser

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from lininv._cli import main
-from lininv.flows import bits_per_dim, dequantize, load, reference_split
+from lininv.datasets import bits_per_dim, dequantize, reference_split
+from lininv.flows import load
 
 
 def test_train_flow_trains_saves_and_reports(tmp_path, capsys):

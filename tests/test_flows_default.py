@@ -9,7 +9,8 @@ from helpers import assert_close
 from lininv import LinearInvertiblePrior
 from lininv._cli_flows import _canonical, add_parser
 from lininv._threads import one_blas_thread
-from lininv.flows import bits_per_dim, default_flow, dequantize, load, reference_split
+from lininv.datasets import bits_per_dim, dequantize, reference_split
+from lininv.flows import default_flow, load
 from lininv.flows._pretrained import DEFAULT_FLOW_COMMAND, DEFAULT_FLOW_PATH
 
 

@@ -7,7 +7,7 @@ from sklearn.datasets import load_digits as sk_load_digits
 
 from lininv import LinearInvertiblePrior
 from lininv._threads import one_blas_thread
-from lininv.flows import (
+from lininv.datasets import (
     bits_per_dim,
     dequantize,
     load_digits,

@@ -13,8 +13,8 @@ from lininv.flows import (
     Logit,
     LULinear,
     Permutation,
-    RealNVP,
     linear_flow,
+    realnvp,
 )
 
 
@@ -99,7 +99,7 @@ def test_density_integrates_to_one_on_the_logit_box():
 
 def test_sample_is_the_pushforward_of_a_standard_normal():
     rng = np.random.default_rng(6)
-    flow = randomize(RealNVP(3, 2, 8, rng=0), rng, 0.3)
+    flow = randomize(realnvp(3, 2, 8, rng=0), rng, 0.3)
     x = flow.sample(4000, rng=1)
     z, _ = flow.inverse(x)
     # the latents of the samples are N(0, I): Kolmogorov-Smirnov per coordinate at level 1e-4
@@ -111,7 +111,7 @@ def test_sample_is_the_pushforward_of_a_standard_normal():
 
 def test_log_prob_is_the_change_of_variables_formula():
     rng = np.random.default_rng(7)
-    flow = randomize(RealNVP(4, 3, 8, rng=0), rng, 0.3)
+    flow = randomize(realnvp(4, 3, 8, rng=0), rng, 0.3)
     x = rng.standard_normal((6, 4))
     z, ld = flow.inverse(x)
     expected = stats.multivariate_normal(np.zeros(4), np.eye(4)).logpdf(z) + ld
@@ -121,7 +121,7 @@ def test_log_prob_is_the_change_of_variables_formula():
 
 
 def test_parameters_are_a_flat_vector_shared_with_the_layers():
-    flow = RealNVP(4, 2, 8, rng=0)
+    flow = realnvp(4, 2, 8, rng=0)
     theta = flow.get_params()
     assert theta.shape == (flow.n_params,) and flow.n_params == sum(
         b.n_params for b in flow.bijectors
@@ -132,7 +132,7 @@ def test_parameters_are_a_flat_vector_shared_with_the_layers():
     flow.set_params(new)
     assert_close(flow.get_params(), new, rtol=0)
     coupling = next(b for b in flow.bijectors if isinstance(b, AffineCoupling))
-    assert np.shares_memory(coupling.params["W1"], flow._theta)
+    assert np.shares_memory(coupling.params["W1"], flow.transform.params["theta"])
 
 
 def test_flow_copies_its_bijectors():
@@ -146,13 +146,13 @@ def test_flow_copies_its_bijectors():
 
 
 def test_realnvp_structure_and_reproducibility():
-    flow = RealNVP(64, rng=0)
+    flow = realnvp(64, rng=0)
     kinds = [type(b).__name__ for b in flow.bijectors]
     assert kinds.count("AffineCoupling") == 8 and kinds.count("ActNorm") == 8
     assert kinds[-1] == "ActNorm" and kinds[0] == "AffineCoupling"
-    assert_close(RealNVP(64, rng=0).get_params(), flow.get_params(), rtol=0)
+    assert_close(realnvp(64, rng=0).get_params(), flow.get_params(), rtol=0)
     assert "n_params" in repr(flow)
-    with_logit = RealNVP(8, 2, 4, logit=0.05, rng=0)
+    with_logit = realnvp(8, 2, 4, logit=0.05, rng=0)
     assert isinstance(with_logit.bijectors[-1], Logit)
     assert with_logit.support[0] < 0 < 1 < with_logit.support[1]
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from helpers import assert_close
 
-from lininv.flows import FORMAT_VERSION, FlowFileError, RealNVP, linear_flow, load
+from lininv.flows import FORMAT_VERSION, FlowFileError, linear_flow, load, realnvp
 from lininv.flows._serialization import FORMAT
 
 
 def trained_like(rng, **kw):
-    flow = RealNVP(6, 2, 5, rng=0, **kw)
+    flow = realnvp(6, 2, 5, rng=0, **kw)
     flow.initialize(rng.random((50, 6)))
     flow.set_params(flow.get_params() + 0.3 * rng.standard_normal(flow.n_params))
     flow.metadata["note"] = {"lr": 3e-4, "list": [1, 2]}

@@ -6,15 +6,8 @@ from helpers import assert_close
 
 from lininv import LinearInvertiblePrior
 from lininv._threads import one_blas_thread
-from lininv.flows import (
-    RealNVP,
-    bits_per_dim,
-    dequantize,
-    fit,
-    load,
-    reference_split,
-    trainable_linear_flow,
-)
+from lininv.datasets import bits_per_dim, dequantize, reference_split
+from lininv.flows import fit, load, realnvp, trainable_linear_flow
 
 
 def test_linear_flow_fitted_to_gaussian_data_recovers_the_covariance():
@@ -58,7 +51,7 @@ def test_training_on_digits_beats_the_best_linear_gaussian():
     # reduced size for the default run: 2 steps of width 32, 15 epochs (~1 s)
     split = reference_split()
     X_test = dequantize(split.X_test, rng=12345)
-    flow = RealNVP(64, 2, 32, rng=0)
+    flow = realnvp(64, 2, 32, rng=0)
     hist = fit(
         flow,
         split.X_train,
@@ -83,7 +76,7 @@ def test_training_on_digits_beats_the_best_linear_gaussian():
 def test_full_size_training_stays_finite(seed):
     # the default architecture at a deliberately aggressive step size, a few epochs per seed
     split = reference_split()
-    flow = RealNVP(64, 8, 128, rng=seed)
+    flow = realnvp(64, 8, 128, rng=seed)
     hist = fit(
         flow,
         split.X_train[:640],
@@ -103,7 +96,7 @@ def test_full_size_training_stays_finite(seed):
 def test_default_training_has_no_nan_over_20_seeds(seed):
     split = reference_split()
     X_test = dequantize(split.X_test, rng=12345)
-    flow = RealNVP(64, 8, 128, rng=seed)
+    flow = realnvp(64, 8, 128, rng=seed)
     hist = fit(
         flow,
         split.X_train,
@@ -131,7 +124,7 @@ def test_training_is_reproducible_from_the_seed():
     split = reference_split()
     thetas = []
     for _ in range(2):
-        flow = RealNVP(64, 1, 16, rng=3)
+        flow = realnvp(64, 1, 16, rng=3)
         fit(flow, split.X_train[:300], dequantize=True, epochs=2, progress=False, rng=7)
         thetas.append(flow.get_params())
     assert_close(thetas[0], thetas[1], rtol=0)
@@ -140,7 +133,7 @@ def test_training_is_reproducible_from_the_seed():
 def test_early_stopping_keeps_the_best_parameters_and_checkpoints_them(tmp_path):
     split = reference_split()
     X, V = split.X_train[:256], split.X_train[256:356]  # tiny training set: overfits quickly
-    flow = RealNVP(64, 2, 64, rng=0)
+    flow = realnvp(64, 2, 64, rng=0)
     ck = tmp_path / "best.npz"
     hist = fit(
         flow,
@@ -174,7 +167,7 @@ def test_lbfgs_with_validation_and_a_progress_bar(capsys):
 
 def test_divergence_raises_and_restores_the_best_parameters():
     split = reference_split()
-    flow = RealNVP(64, 1, 16, rng=0)
+    flow = realnvp(64, 1, 16, rng=0)
     with pytest.raises(FloatingPointError, match="training diverged"):
         fit(
             flow,

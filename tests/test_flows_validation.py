@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lininv import LinearInvertiblePrior
+from lininv.datasets import bits_per_dim, dequantize
 from lininv.flows import (
     ActNorm,
     AffineCoupling,
@@ -11,17 +12,15 @@ from lininv.flows import (
     Logit,
     LULinear,
     Permutation,
-    RealNVP,
-    bits_per_dim,
-    dequantize,
     fit,
     linear_flow,
     load,
+    realnvp,
     trainable_linear_flow,
 )
 
-FLOW = RealNVP(4, 1, 4, rng=0)
-LOGIT_FLOW = RealNVP(4, 1, 4, logit=0.05, rng=0)
+FLOW = realnvp(4, 1, 4, rng=0)
+LOGIT_FLOW = realnvp(4, 1, 4, logit=0.05, rng=0)
 X_INT = np.arange(40).reshape(10, 4) % 17
 _, PULLBACK = FLOW.forward_and_pullback(np.zeros((2, 4)))
 _, PULLBACK_1 = FLOW.forward_and_pullback(np.zeros(4))
@@ -29,15 +28,15 @@ _, PULLBACK_1 = FLOW.forward_and_pullback(np.zeros(4))
 
 BAD_CALLS = [
     # builders
-    (lambda: RealNVP(1), ValueError, r"n must be an integer in \[2, inf\]; got 1"),
-    (lambda: RealNVP(64.0), TypeError, r"n must be an integer; got 64.0"),
-    (lambda: RealNVP(4, n_layers=0), ValueError, r"n_layers must be an integer in \[1, inf\]"),
-    (lambda: RealNVP(4, hidden=0), ValueError, r"hidden must be an integer in \[1, inf\]"),
-    (lambda: RealNVP(4, activation="sigmoid"), ValueError, r"activation must be one of 'relu'"),
-    (lambda: RealNVP(4, mixing="shuffle"), ValueError, r"mixing must be one of 'permutation'"),
-    (lambda: RealNVP(4, clamp=0.0), ValueError, r"clamp must be > 0"),
-    (lambda: RealNVP(4, logit=0.0), ValueError, r"logit must be > 0"),
-    (lambda: RealNVP(4, rng="seed"), TypeError, r"rng must be None, an int seed"),
+    (lambda: realnvp(1), ValueError, r"n must be an integer in \[2, inf\]; got 1"),
+    (lambda: realnvp(64.0), TypeError, r"n must be an integer; got 64.0"),
+    (lambda: realnvp(4, n_layers=0), ValueError, r"n_layers must be an integer in \[1, inf\]"),
+    (lambda: realnvp(4, hidden=0), ValueError, r"hidden must be an integer in \[1, inf\]"),
+    (lambda: realnvp(4, activation="sigmoid"), ValueError, r"activation must be one of 'relu'"),
+    (lambda: realnvp(4, mixing="shuffle"), ValueError, r"mixing must be one of 'permutation'"),
+    (lambda: realnvp(4, clamp=0.0), ValueError, r"clamp must be > 0"),
+    (lambda: realnvp(4, logit=0.0), ValueError, r"logit must be > 0"),
+    (lambda: realnvp(4, rng="seed"), TypeError, r"rng must be None, an int seed"),
     (lambda: linear_flow(np.ones((2, 2))), ValueError, r"G must be invertible"),
     (lambda: linear_flow(np.ones((2, 3))), ValueError, r"G must be a square matrix"),
     (lambda: linear_flow(np.eye(2), mean=[1.0]), ValueError, r"mean must have shape \(2,\)"),

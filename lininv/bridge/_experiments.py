@@ -96,8 +96,8 @@ def digits_data(split: Any = None, *, n_val: int = 100, rng: Any = 0) -> DigitsD
 
     Parameters
     ----------
-    split : lininv.flows.DigitsSplit, optional
-        Integer images; default ``lininv.flows.reference_split()``.
+    split : lininv.datasets.DigitsSplit, optional
+        Integer images; default ``lininv.datasets.reference_split()``.
     n_val : int, default=100
         Training images drawn as the validation subset.
     rng : int, default=0
@@ -107,14 +107,14 @@ def digits_data(split: Any = None, *, n_val: int = 100, rng: Any = 0) -> DigitsD
     -------
     DigitsData
     """
-    from lininv import flows
+    from lininv import datasets
 
     if split is None:
-        split = flows.reference_split()
+        split = datasets.reference_split()
     n_val = check_int("n_val", n_val, low=2, high=split.X_train.shape[0])
     seed = check_int("rng", rng, low=0, reason=" (an integer seed)")
-    X_train = flows.dequantize(split.X_train, rng=cell_rng(seed, 10))
-    X_test = flows.dequantize(split.X_test, rng=cell_rng(seed, 11))
+    X_train = datasets.dequantize(split.X_train, rng=cell_rng(seed, 10))
+    X_test = datasets.dequantize(split.X_test, rng=cell_rng(seed, 11))
     pick = np.sort(cell_rng(seed, 12).permutation(X_train.shape[0])[:n_val])
     return DigitsData(
         X_train, X_train[pick], X_test, np.asarray(split.y_train), np.asarray(split.y_test)
@@ -792,14 +792,14 @@ def _train_flow_without(
     exclude: int, seed: int, epochs: int | None, train: Callable | None
 ) -> tuple[Any, Any]:
     """``(flow, split)``: a flow trained like the default one, on its split without ``exclude``."""
-    from lininv import flows
+    from lininv import datasets, flows
 
     recipe = training_recipe()
     arch, data, opts = recipe["architecture"], recipe["data"], dict(recipe["training"])
-    split = flows.split_digits(n_train=data["n_train"], exclude=exclude, rng=data["split_seed"])
+    split = datasets.split_digits(n_train=data["n_train"], exclude=exclude, rng=data["split_seed"])
     if train is not None:
         return train(split), split
-    flow = flows.RealNVP(
+    flow = flows.realnvp(
         arch["n"],
         arch["n_layers"],
         arch["hidden"],
@@ -858,7 +858,7 @@ def dataset_bias(
     ExperimentResult
         The :func:`lininv.bridge.compare` table on the excluded class.
     """
-    from lininv import flows
+    from lininv import datasets, flows
 
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=0)
@@ -897,7 +897,7 @@ def dataset_bias(
                 store.put("training", {"_seconds": train_seconds})
     if split is None:
         data_meta = training_recipe()["data"]
-        split = flows.split_digits(
+        split = datasets.split_digits(
             n_train=data_meta["n_train"], exclude=exclude, rng=data_meta["split_seed"]
         )
     check_flow(flow)

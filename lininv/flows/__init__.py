@@ -11,14 +11,17 @@ both on batches ``(k, n)`` returning ``(k, n)`` and ``(k,)`` (a single point ``(
 API index
 ---------
 Flows
-    Flow                    composition of bijectors: forward, inverse, log_prob, sample, jacobian,
-                            forward_and_pullback, log_prob_and_grad, nll_and_grad,
-                            get_params / set_params, save, copy
-    RealNVP                 builder: actnorm, permutation + LU linear, affine coupling, x n_layers
+    Flow                    transform + standard normal base: log_prob, sample, nll_and_grad,
+                            log_prob_and_grad; the transform's forward, inverse, jacobian,
+                            forward_and_pullback, initialize, get_params / set_params; save, copy
+    realnvp                 builder: actnorm, permutation + LU linear, affine coupling, x n_layers
     linear_flow             the exact linear flow x = mean + G z (from a matrix or a prior)
     trainable_linear_flow   a linear flow with trainable parameters (LU linear + actnorm)
-Bijectors (each with forward / inverse and its own local backward)
+    FlowPrior               typing Protocol: what the bridge needs of a flow prior
+    check_flow_prior        validate an argument against FlowPrior (at a public entry point)
+Bijectors (each with forward / inverse, jacobian, forward_and_pullback and a local backward)
     Bijector                base class
+    Compose                 a chain of bijectors, itself a bijector (one flat parameter vector)
     AffineCoupling          RealNVP coupling with MLP conditioner and tanh-bounded log-scale
     LULinear                invertible linear layer x = L U z (Glow's 1x1 convolution)
     ActNorm                 x = exp(a) z + b with data-dependent initialisation
@@ -27,57 +30,52 @@ Bijectors (each with forward / inverse and its own local backward)
 Training
     fit                     maximum likelihood: Adam (minibatch) or L-BFGS, early stopping
     TrainingHistory         what fit did (per-epoch NLLs, best epoch, timing)
-Data: scikit-learn's bundled 8x8 digits (n = 64, no download)
-    load_digits             all 1797 images (integers 0..16) and labels
-    split_digits            random train/test split, optionally without some classes in training
-    reference_split         the reference 1400/397 split (seed 0)
-    split_by_class          separate the rows of some classes
-    DigitsSplit             a split (images, labels, indices, seed, excluded classes)
-    dequantize              (X + U[0, 1)) / 17
-    bits_per_dim            (NLL + 64 ln 17) / (64 ln 2)
 Persistence and the pretrained default
     load                    read a flow saved by Flow.save (versioned .npz)
     FlowFileError           unreadable, damaged or other-version flow file
     FORMAT_VERSION          the flow file format version this lininv writes and reads
     default_flow            the pretrained digits flow and its split (DefaultFlow)
     DefaultFlow             (flow, split)
+Deprecated (warn on access; removed in the next release)
+    RealNVP                 the builder's old name: use realnvp
+    load_digits, split_digits, reference_split, split_by_class, DigitsSplit, dequantize,
+    bits_per_dim            the digits helpers moved to :mod:`lininv.datasets`
 
 Examples
 --------
 >>> import numpy as np
 >>> from lininv import flows
->>> flow = flows.RealNVP(4, n_layers=2, hidden=8, rng=0)
+>>> flow = flows.realnvp(4, n_layers=2, hidden=8, rng=0)
 >>> z = np.random.default_rng(0).standard_normal((3, 4))
 >>> x, logdet = flow.forward(z)
 >>> bool(np.allclose(flow.inverse(x)[0], z))
 True
 """
 
+import warnings
+from typing import Any
+
 from lininv.flows._base import Bijector
+from lininv.flows._compose import Compose
 from lininv.flows._coupling import AffineCoupling
-from lininv.flows._digits import (
-    DigitsSplit,
-    bits_per_dim,
-    dequantize,
-    load_digits,
-    reference_split,
-    split_by_class,
-    split_digits,
-)
 from lininv.flows._flow import Flow
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
 from lininv.flows._pretrained import DefaultFlow, default_flow
-from lininv.flows._realnvp import RealNVP, linear_flow, trainable_linear_flow
+from lininv.flows._protocol import FlowPrior, check_flow_prior
+from lininv.flows._realnvp import linear_flow, realnvp, trainable_linear_flow
 from lininv.flows._serialization import FORMAT_VERSION, FlowFileError, load
 from lininv.flows._training import TrainingHistory, fit
 
 __all__ = [
     "Flow",
-    "RealNVP",
+    "realnvp",
     "linear_flow",
     "trainable_linear_flow",
+    "FlowPrior",
+    "check_flow_prior",
     "Bijector",
+    "Compose",
     "AffineCoupling",
     "LULinear",
     "ActNorm",
@@ -85,16 +83,41 @@ __all__ = [
     "Logit",
     "fit",
     "TrainingHistory",
-    "load_digits",
-    "split_digits",
-    "reference_split",
-    "split_by_class",
-    "DigitsSplit",
-    "dequantize",
-    "bits_per_dim",
     "load",
     "FlowFileError",
     "FORMAT_VERSION",
     "default_flow",
     "DefaultFlow",
 ]
+
+#: Old public names, still importable for one release: name -> (new home, new name).
+_DEPRECATED = {
+    "RealNVP": ("lininv.flows", "realnvp"),
+    **{
+        name: ("lininv.datasets", name)
+        for name in (
+            "load_digits",
+            "split_digits",
+            "reference_split",
+            "split_by_class",
+            "DigitsSplit",
+            "dequantize",
+            "bits_per_dim",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        from importlib import import_module
+
+        module, new = _DEPRECATED[name]
+        warnings.warn(
+            f"lininv.flows.{name} is deprecated and will be removed in the next release; "
+            f"use {module}.{new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(import_module(module), new)
+    raise AttributeError(f"module 'lininv.flows' has no attribute {name!r}")

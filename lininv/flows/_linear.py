@@ -153,7 +153,13 @@ class LULinear(Bijector):
         d = np.diag(U)
         if np.any(d == 0):
             raise ValueError("U must have a non-zero diagonal (an invertible layer)")
-        obj = cls(n)
+        return cls._from_factors(L, U)
+
+    @classmethod
+    def _from_factors(cls, L: np.ndarray, U: np.ndarray) -> LULinear:
+        """:meth:`from_factors` for valid float factors (e.g. from ``scipy.linalg.lu``)."""
+        d = np.diag(U)
+        obj = cls(L.shape[0])
         obj.params["lower"][:] = L[obj._il]
         obj.params["upper"][:] = U[obj._iu]
         obj.params["log_diag"][:] = np.log(np.abs(d))
@@ -278,6 +284,11 @@ class ActNorm(Bijector):
         self.params["bias"][:] = x.mean(axis=0)
         self.params["log_scale"][:] = np.log(np.maximum(x.std(axis=0), 1e-6))
         self.initialized = True
+
+    def _initialize_from(self, x: np.ndarray) -> np.ndarray:
+        if not self.initialized:
+            self._initialize(x)
+        return self._inverse(x, False)[0]
 
     def _forward(self, z, keep):
         a = self.params["log_scale"]

@@ -32,10 +32,11 @@ class Logit(Bijector):
 
     inverse :math:`y = \operatorname{logit}(\alpha + (1 - 2\alpha) x)`. The signal side is the open
     box :math:`(-\alpha/(1-2\alpha),\ (1-\alpha)/(1-2\alpha))^n`, which contains :math:`[0, 1]^n`:
-    data scaled to [0, 1) (:func:`dequantize`) are inside. In exact arithmetic every output of
-    ``forward`` is inside too; in float64 the sigmoid rounds to 1 for :math:`y \gtrsim 37` (and
-    :math:`\sigma(y) - \alpha` to :math:`-\alpha` for very negative :math:`y`), so such outputs land
-    on the edge of the box, where ``inverse`` refuses them and ``log_prob`` is :math:`-\infty`.
+    data scaled to [0, 1) (:func:`lininv.datasets.dequantize`) are inside. In exact arithmetic
+    every output of ``forward`` is inside too; in float64 the sigmoid rounds to 1 for
+    :math:`y \gtrsim 37` (and :math:`\sigma(y) - \alpha` to :math:`-\alpha` for very negative
+    :math:`y`), so such outputs land on the edge of the box, where a flow's ``inverse`` refuses
+    them and its ``log_prob`` is :math:`-\infty`.
     A flow may hold a Logit only as its last (signal-side) layer; its ``log_prob`` is
     :math:`-\infty` outside the box.
 

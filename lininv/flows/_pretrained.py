@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lininv.flows._digits import DigitsSplit, split_digits
+from lininv.datasets._digits import DigitsSplit, split_digits
 from lininv.flows._flow import Flow
 from lininv.flows._serialization import FlowFileError, load
 
@@ -60,12 +60,12 @@ def default_flow() -> DefaultFlow:
 
         lininv train-flow --output lininv/data/default_flow.npz --no-progress
 
-    that is ``RealNVP(64, n_layers=8, hidden=128, rng=0)`` (ELU conditioners, random-permutation
+    that is ``realnvp(64, n_layers=8, hidden=128, rng=0)`` (ELU conditioners, random-permutation
     mixing) fitted by :func:`fit` (Adam, lr 3e-4, decoupled weight decay 1.0, batch 64, at most 200
     epochs, early stopping with patience 20 on a 10% validation hold-out, seed 0) to the
-    dequantised training images of :func:`reference_split`. The full command line with every
-    option, the training summary and the held-out bits/dim of the flow and of the best linear
-    Gaussian are in ``flow.metadata`` (``"command"``, ``"training"``, ``"results"``).
+    dequantised training images of :func:`lininv.datasets.reference_split`. The full command line
+    with every option, the training summary and the held-out bits/dim of the flow and of the best
+    linear Gaussian are in ``flow.metadata`` (``"command"``, ``"training"``, ``"results"``).
     Training is deterministic given the seed on a given machine (one-thread BLAS); on other
     hardware the command reproduces the result up to rounding-driven differences of the
     optimisation path.
@@ -74,7 +74,7 @@ def default_flow() -> DefaultFlow:
     -------
     DefaultFlow
         ``(flow, split)``: an independent copy of the flow (change it freely) and the
-        :class:`DigitsSplit` (``split.X_test`` are the held-out images).
+        :class:`lininv.datasets.DigitsSplit` (``split.X_test`` are the held-out images).
 
     Examples
     --------

@@ -22,16 +22,19 @@ from lininv.flows._flow import Flow
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
 
-__all__ = ["RealNVP", "linear_flow", "trainable_linear_flow"]
+__all__ = ["realnvp", "linear_flow", "trainable_linear_flow"]
 
 
 def _lu_layers(W: np.ndarray) -> list[Bijector]:
-    """``[LULinear(L, U), Permutation(P)]`` with ``W = P L U`` (partial pivoting), forward order."""
+    """``[LULinear(L, U), Permutation(P)]`` with ``W = P L U`` (partial pivoting), forward order.
+
+    ``W`` is a valid invertible matrix: its factors need no second validation.
+    """
     P, L, U = scipy.linalg.lu(W)
-    return [LULinear.from_factors(L, U), Permutation(np.argmax(P, axis=1))]
+    return [LULinear._from_factors(L, U), Permutation(np.argmax(P, axis=1))]
 
 
-def RealNVP(
+def realnvp(
     n: int,
     n_layers: int = 8,
     hidden: int = 128,
@@ -62,7 +65,7 @@ def RealNVP(
         dequantised pixels have sharp, axis-aligned edges), or Glow's Haar-random rotation.
     logit : float or None, default=None
         If given, a :class:`Logit` layer with this ``alpha`` is the signal-side end: the flow
-        models data in (a margin around) [0, 1], such as :func:`dequantize` output.
+        models data in (a margin around) [0, 1], such as :func:`lininv.datasets.dequantize` output.
     rng : None, int, SeedSequence or Generator, default=None
         Draws the initial weights and mixing matrices.
 
@@ -86,8 +89,8 @@ def RealNVP(
 
     Examples
     --------
-    >>> from lininv.flows import RealNVP
-    >>> flow = RealNVP(64, rng=0)
+    >>> from lininv.flows import realnvp
+    >>> flow = realnvp(64, rng=0)
     >>> flow.n, flow.n_params
     (64, 265728)
     """

@@ -10,12 +10,14 @@ key                  content
 ``lininv_version``   the writing lininv's version string (informational)
 ``architecture``     JSON: ``{"n": n, "bijectors": [{"type": name, "config": {...}}, ...]}``
                      with the bijectors in forward (latent-to-signal) order; ``config`` holds
-                     the constructor arguments (e.g. ``hidden``, ``flip``, ``activation``)
+                     the constructor arguments (e.g. ``hidden``, ``flip``, ``activation``);
+                     a nested :class:`Compose` has the config ``{"n": n, "bijectors": [...]}``
 ``params``           float64 vector of all trainable parameters, bijector by bijector in
                      order, each bijector's parameters in the order of its ``params`` dict,
                      arrays flattened row-major (:meth:`Flow.get_params`)
 ``buffer/<i>/<k>``   non-trainable state ``k`` of bijector ``i`` (permutation indices,
-                     fixed signs, initialisation flags)
+                     fixed signs, initialisation flags); inside a nested :class:`Compose`,
+                     ``buffer/<i>/<j>/<k>`` is that of its bijector ``j``
 ``metadata``         JSON object (free-form: how the flow was trained, data split, ...)
 ===================  ==================================================================
 
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from lininv._validation import describe
-from lininv.flows._base import REGISTRY
+from lininv.flows._compose import _layers_from_specs, _spec
 from lininv.flows._flow import Flow
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "FlowFileError", "save", "load"]
@@ -70,10 +72,7 @@ def save(flow: Flow, path: Any) -> None:
         meta = json.dumps(flow.metadata, allow_nan=True)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"flow.metadata must be JSON-serialisable; {exc}") from exc
-    arch = {
-        "n": flow.n,
-        "bijectors": [{"type": type(b).__name__, "config": b._config()} for b in flow.bijectors],
-    }
+    arch = {"n": flow.n, "bijectors": [_spec(b) for b in flow.bijectors]}
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "format_version": np.array(FORMAT_VERSION),
@@ -126,7 +125,7 @@ def load(path: Any) -> Flow:
     >>> import os, tempfile
     >>> import numpy as np
     >>> from lininv import flows
-    >>> flow = flows.RealNVP(4, n_layers=2, hidden=8, rng=0)
+    >>> flow = flows.realnvp(4, n_layers=2, hidden=8, rng=0)
     >>> with tempfile.TemporaryDirectory() as d:
     ...     flow.save(os.path.join(d, "f.npz"))
     ...     back = flows.load(os.path.join(d, "f.npz"))
@@ -163,13 +162,9 @@ def load(path: Any) -> Flow:
         arch = json.loads(str(contents["architecture"]))
         meta = json.loads(str(contents["metadata"]))
         params = np.asarray(contents["params"], dtype=np.float64)
-        layers = []
-        for i, spec in enumerate(arch["bijectors"]):
-            cls = REGISTRY[spec["type"]]
-            prefix = f"buffer/{i}/"
-            buffers = {k[len(prefix) :]: v for k, v in contents.items() if k.startswith(prefix)}
-            layers.append(cls._from_config(dict(spec["config"]), buffers))
-        flow = Flow(layers, metadata=meta)
+        prefix = "buffer/"
+        buffers = {k[len(prefix) :]: v for k, v in contents.items() if k.startswith(prefix)}
+        flow = Flow(_layers_from_specs(arch["bijectors"], buffers), metadata=meta)
     except FlowFileError:
         raise
     except Exception as exc:
@@ -188,5 +183,5 @@ def load(path: Any) -> Flow:
         )
     if not np.all(np.isfinite(params)):
         raise FlowFileError(f"{path!r} is damaged: its parameters contain NaN or infinity")
-    flow.set_params(params)
+    flow._set_params(params)
     return flow

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -20,8 +20,8 @@ from lininv._validation import (
     check_rng,
     describe,
 )
-from lininv.flows._digits import LEVELS
-from lininv.flows._digits import dequantize as _dequantize
+from lininv.datasets._digits import LEVELS
+from lininv.datasets._digits import dequantize as _dequantize
 from lininv.flows._flow import Flow
 
 __all__ = ["TrainingHistory", "fit"]
@@ -287,171 +287,200 @@ def fit(
     else:
         V = X_val
         X_fixed = np.ascontiguousarray(X)
-    flow._check_support("X", X_fixed)
+    flow.transform._check_support("X", X_fixed)
     if V is not None:
-        flow._check_support("X_val", V)
-    flow.initialize(X_fixed)
+        flow.transform._check_support("X_val", V)
+    # validation ends here: the rest works on valid data with the flow's private methods
+    flow.transform._initialize_from(X_fixed)
 
-    hist = TrainingHistory(method=method, seed_entropy=seed_entropy)
-    best = flow.get_params()
-    best_val = _criterion(_nlls(flow, V), val_trim) if V is not None else float("inf")
-    hist.best_val_nll = best_val if V is not None else float("nan")
+    run = _Run(
+        flow=flow,
+        X=X,
+        X_fixed=X_fixed,
+        dequantize=bool(dequantize),
+        V=V,
+        val_trim=val_trim,
+        checkpoint=checkpoint,
+        gen=gen,
+        hist=TrainingHistory(method=method, seed_entropy=seed_entropy),
+        best=flow.get_params(),
+    )
+    if V is not None:
+        run.best_val = run.hist.best_val_nll = _criterion(_nlls(flow, V), val_trim)
     t0 = time.perf_counter()
-
-    def improved(epoch: int) -> bool:
-        """Record validation after ``epoch``; keep the parameters if best."""
-        nonlocal best_val
-        if V is None:  # without validation, the latest finite parameters are the best known
-            best[:] = flow._theta
-            hist.best_epoch = epoch
-            return True
-        nlls = _nlls(flow, V)
-        val = _criterion(nlls, val_trim)
-        hist.val_nll.append(val)
-        hist.val_nll_untrimmed.append(float(np.mean(nlls)))
-        if val < best_val:
-            best_val = val
-            best[:] = flow._theta
-            hist.best_epoch, hist.best_val_nll = epoch, val
-            if checkpoint is not None:
-                flow.metadata["checkpoint"] = {"epoch": epoch, "val_nll": val}
-                flow.save(checkpoint)
-            return True
-        return False
-
-    def fail(what: str) -> None:
-        flow._theta[:] = best
-        raise FloatingPointError(
-            f"training diverged: non-finite {what} at epoch {hist.epochs + 1}; the flow holds its "
-            "best parameters so far (lower lr or max_grad_norm)"
-        )
-
-    bar = None
     if show:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs, desc=f"fit ({method})", unit="epoch", file=sys.stderr)
+        run.bar = tqdm(total=epochs, desc=f"fit ({method})", unit="epoch", file=sys.stderr)
     try:
         if method == "adam":
             _run_adam(
-                flow,
-                X,
-                X_fixed,
-                bool(dequantize),
-                gen,
-                hist,
-                epochs,
-                batch_size,
-                lr,
-                weight_decay,
-                max_grad_norm,
-                patience,
-                improved,
-                fail,
-                bar,
-                t0,
+                run, _AdamSettings(epochs, batch_size, lr, weight_decay, max_grad_norm, patience)
             )
         else:
-            _run_lbfgs(flow, X_fixed, hist, epochs, gtol, patience, improved, fail, bar)
+            _run_lbfgs(run, _LbfgsSettings(epochs, gtol, patience))
     finally:
-        if bar is not None:
-            bar.close()
+        if run.bar is not None:
+            run.bar.close()
     if V is not None:
-        flow._theta[:] = best
-    hist.seconds = time.perf_counter() - t0
-    return hist
+        flow._set_params(run.best)
+    run.hist.seconds = time.perf_counter() - t0
+    return run.hist
 
 
-def _run_adam(
-    flow,
-    X,
-    X_fixed,
-    deq,
-    gen,
-    hist,
-    epochs,
-    batch_size,
-    lr,
-    weight_decay,
-    max_grad_norm,
-    patience,
-    improved,
-    fail,
-    bar,
-    t0,
-):
-    opt = _Adam(flow.n_params, lr, weight_decay)
-    theta, grad = flow._theta, flow._grad
-    N = X.shape[0]
-    n_batches = N // batch_size
-    since_best = 0
+# -- one training run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _AdamSettings:
+    """The Adam options of :func:`fit` (validated)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    max_grad_norm: float | None
+    patience: int | None
+
+
+@dataclass(frozen=True)
+class _LbfgsSettings:
+    """The L-BFGS options of :func:`fit` (validated)."""
+
+    epochs: int
+    gtol: float
+    patience: int | None
+
+
+@dataclass
+class _Run:
+    """The state of one :func:`fit`: the flow, its data, the best parameters so far, the record.
+
+    The optimisers read the flow's parameters with :meth:`Flow.get_params` and change them only
+    through :meth:`Flow._set_params`; the flow's gradient comes from :meth:`Flow._nll_and_grad`.
+    """
+
+    flow: Flow
+    X: np.ndarray  # training rows as given (integers when dequantising)
+    X_fixed: np.ndarray  # training rows as the flow sees them (one dequantisation draw)
+    dequantize: bool  # Adam draws fresh noise every epoch
+    V: np.ndarray | None  # validation rows as the flow sees them
+    val_trim: float
+    checkpoint: Any
+    gen: np.random.Generator
+    hist: TrainingHistory
+    best: np.ndarray  # parameters with the best validation criterion so far
+    best_val: float = float("inf")
+    bar: Any = None  # tqdm progress bar or None
+    since_best: int = 0  # epochs since the last improvement
+
+    def end_epoch(self, epoch: int) -> None:
+        """Record validation after ``epoch``, keep the parameters if best, update the bar."""
+        self.since_best = 0 if self._improved(epoch) else self.since_best + 1
+        if self.bar is not None:
+            post = {"train": f"{self.hist.train_nll[-1]:.2f}"}
+            if self.hist.val_nll:
+                post["val"] = f"{self.hist.val_nll[-1]:.2f}"
+            self.bar.set_postfix(post)
+            self.bar.update(1)
+
+    def patience_exhausted(self, patience: int | None) -> bool:
+        return patience is not None and bool(self.hist.val_nll) and self.since_best >= patience
+
+    def _improved(self, epoch: int) -> bool:
+        hist, flow = self.hist, self.flow
+        if self.V is None:  # without validation, the latest finite parameters are the best known
+            self.best[:] = flow.get_params()
+            hist.best_epoch = epoch
+            return True
+        nlls = _nlls(flow, self.V)
+        val = _criterion(nlls, self.val_trim)
+        hist.val_nll.append(val)
+        hist.val_nll_untrimmed.append(float(np.mean(nlls)))
+        if val < self.best_val:
+            self.best_val = val
+            self.best[:] = flow.get_params()
+            hist.best_epoch, hist.best_val_nll = epoch, val
+            if self.checkpoint is not None:
+                flow.metadata["checkpoint"] = {"epoch": epoch, "val_nll": val}
+                flow.save(self.checkpoint)
+            return True
+        return False
+
+    def fail(self, what: str) -> NoReturn:
+        """Restore the best parameters and raise: a non-finite ``what`` in the coming epoch."""
+        self.flow._set_params(self.best)
+        raise FloatingPointError(
+            f"training diverged: non-finite {what} at epoch {self.hist.epochs + 1}; the flow holds "
+            "its best parameters so far (lower lr or max_grad_norm)"
+        )
+
+
+def _run_adam(run: _Run, s: _AdamSettings) -> None:
+    flow, hist, gen = run.flow, run.hist, run.gen
+    opt = _Adam(flow.n_params, s.lr, s.weight_decay)
+    theta = flow.get_params()  # Adam's iterate, handed to the flow after each step
+    N = run.X.shape[0]
+    n_batches = N // s.batch_size
     step_time = 0.0
-    for epoch in range(1, epochs + 1):
-        data = _dequantize(X, rng=gen) if deq else X_fixed
+    for epoch in range(1, s.epochs + 1):
+        data = _dequantize(run.X, rng=gen) if run.dequantize else run.X_fixed
         order = gen.permutation(N)
         total = 0.0
         ts = time.perf_counter()
         for b in range(n_batches):
-            batch = data[order[b * batch_size : (b + 1) * batch_size]]
+            batch = data[order[b * s.batch_size : (b + 1) * s.batch_size]]
             with np.errstate(all="ignore"):  # a non-finite step is detected just below
-                nll = flow._nll_and_grad(batch)
+                nll, grad = flow._nll_and_grad(batch)
                 gnorm = math.sqrt(float(grad @ grad))
             if not (math.isfinite(nll) and math.isfinite(gnorm)):
-                fail("loss" if not math.isfinite(nll) else "gradient")
-            if max_grad_norm is not None and gnorm > max_grad_norm:
-                grad *= max_grad_norm / gnorm
-            opt.step(theta, grad, lr)
+                run.fail("loss" if not math.isfinite(nll) else "gradient")
+            if s.max_grad_norm is not None and gnorm > s.max_grad_norm:
+                grad *= s.max_grad_norm / gnorm
+            opt.step(theta, grad, s.lr)
+            flow._set_params(theta)
             total += nll
         step_time += time.perf_counter() - ts
         hist.epochs = epoch
         hist.train_nll.append(total / n_batches)
-        hist.samples_per_second = epoch * n_batches * batch_size / step_time
-        since_best = 0 if improved(epoch) else since_best + 1
-        if bar is not None:
-            post = {"train": f"{hist.train_nll[-1]:.2f}"}
-            if hist.val_nll:
-                post["val"] = f"{hist.val_nll[-1]:.2f}"
-            bar.set_postfix(post)
-            bar.update(1)
-        if patience is not None and hist.val_nll and since_best >= patience:
+        hist.samples_per_second = epoch * n_batches * s.batch_size / step_time
+        run.end_epoch(epoch)
+        if run.patience_exhausted(s.patience):
             hist.stopped_early = True
-            hist.message = f"no validation improvement for {patience} epochs"
+            hist.message = f"no validation improvement for {s.patience} epochs"
             return
-    hist.message = f"reached epochs = {epochs}"
+    hist.message = f"reached epochs = {s.epochs}"
 
 
-def _run_lbfgs(flow, X, hist, epochs, gtol, patience, improved, fail, bar):
+def _run_lbfgs(run: _Run, s: _LbfgsSettings) -> None:
     from scipy.optimize import minimize
 
-    theta = flow._theta
-    state = {"since_best": 0}
+    flow, hist, X = run.flow, run.hist, run.X_fixed
 
     def fun(th):
-        theta[:] = th
+        flow._set_params(th)
         with np.errstate(all="ignore"):  # a non-finite value is detected just below
-            nll = flow._nll_and_grad(X)
-        if not (math.isfinite(nll) and np.all(np.isfinite(flow._grad))):
-            fail("loss or gradient")
-        return nll, flow._grad.copy()
+            nll, grad = flow._nll_and_grad(X)
+        if not (math.isfinite(nll) and np.all(np.isfinite(grad))):
+            run.fail("loss or gradient")
+        return nll, grad.copy()
 
     def callback(intermediate_result):
-        theta[:] = intermediate_result.x
+        flow._set_params(intermediate_result.x)
         hist.epochs += 1
         hist.train_nll.append(float(intermediate_result.fun))
-        state["since_best"] = 0 if improved(hist.epochs) else state["since_best"] + 1
-        if bar is not None:
-            bar.update(1)
-        if patience is not None and hist.val_nll and state["since_best"] >= patience:
+        run.end_epoch(hist.epochs)
+        if run.patience_exhausted(s.patience):
             hist.stopped_early = True
             raise StopIteration
 
     res = minimize(
         fun,
-        theta.copy(),
+        flow.get_params(),
         jac=True,
         method="L-BFGS-B",
         callback=callback,
-        options={"maxiter": epochs, "gtol": gtol, "ftol": 0.0, "maxcor": 20},
+        options={"maxiter": s.epochs, "gtol": s.gtol, "ftol": 0.0, "maxcor": 20},
     )
-    theta[:] = res.x
+    flow._set_params(res.x)
     hist.message = "no validation improvement" if hist.stopped_early else str(res.message)

@@ -70,7 +70,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> from lininv.flows import load_digits
+    >>> from lininv.datasets import load_digits
     >>> X, y = load_digits()
     >>> X.shape, int(X.max()), sorted(set(y.tolist())) == list(range(10))
     ((1797, 64), 16, True)
@@ -134,7 +134,7 @@ def reference_split(*, exclude: Any = ()) -> DigitsSplit:
 
     Examples
     --------
-    >>> from lininv.flows import reference_split
+    >>> from lininv.datasets import reference_split
     >>> s = reference_split()
     >>> s.X_train.shape, s.X_test.shape, s.seed
     ((1400, 64), (397, 64), 0)
@@ -220,7 +220,7 @@ def bits_per_dim(nll_nats: Any, n: int = 64, *, levels: int = LEVELS) -> np.ndar
 
     Examples
     --------
-    >>> from lininv.flows import bits_per_dim
+    >>> from lininv.datasets import bits_per_dim
     >>> round(bits_per_dim(0.0), 4)  # log2(17): a uniform density on [0, 1)^64
     4.0875
     """
