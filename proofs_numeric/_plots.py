@@ -13,6 +13,7 @@ import numpy as np
 
 import lininv
 from lininv._validation import as_spectrum, check_int, check_real, check_rng
+from lininv.plotting import _bin_edges
 from proofs_numeric._kernels import (
     hmt_terms,
     inverse_wishart_trace_is,
@@ -82,7 +83,9 @@ def plot_lower_bound_draws(
     errs = residual_errors(s, gen.standard_normal((draws, s.size, m)))
     ax = _axes(ax)
     lb = lininv.lower_bound(s, m)
-    ax.hist(errs, bins=50, color="tab:blue", alpha=0.7, label=f"{draws} draws of A")
+    # explicit edges: numpy refuses 50 equal bins over draws equal up to rounding (flat spectra)
+    edges = _bin_edges(errs, 50)
+    ax.hist(errs, bins=edges, color="tab:blue", alpha=0.7, label=f"{draws} draws of A")
     ax.axvline(lb, color="tab:red", lw=2, label=r"lower bound $\sum_{i>m}s_i^2$")
     ax.axvline(errs.mean(), color="k", ls="--", label="mean = E(m) (estimate)")
     ax.axvline(lininv.predicted_error(s, m), color="tab:orange", ls=":", label=r"$\lambda m$")

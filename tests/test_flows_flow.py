@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, flow_rounding_bound, nudge
 from scipy import stats
 
 from lininv import LinearInvertiblePrior
@@ -97,15 +97,24 @@ def test_density_integrates_to_one_on_the_logit_box():
     assert abs(val - 1.0) <= 1e-5 + err  # all the mass is inside the box
 
 
-def test_sample_is_the_pushforward_of_a_standard_normal():
+@pytest.mark.parametrize("k", [1, 5, 64])
+def test_sample_is_the_pushforward_of_a_standard_normal(k):
     rng = np.random.default_rng(6)
     flow = randomize(realnvp(3, 2, 8, rng=0), rng, 0.3)
+    flow.set_params(nudge(flow.get_params()))
     x = flow.sample(4000, rng=1)
     z, _ = flow.inverse(x)
     # the latents of the samples are N(0, I): Kolmogorov-Smirnov per coordinate at level 1e-4
     for j in range(3):
         assert stats.kstest(z[:, j], "norm").pvalue > 1e-4
-    assert_close(flow.sample(5, rng=1), x[:5], rtol=0)  # reproducible from the seed
+    # sample(k) is forward() of the seed's first k normals: the same call on the same array
+    z_k = np.random.default_rng(1).standard_normal((k, 3))
+    assert_close(flow.sample(k, rng=1), flow.forward(z_k)[0], rtol=0)  # bitwise: same computation
+    # ... and the first k rows of a larger sample up to rounding: the same draws, but another
+    # batch shape takes other BLAS and SIMD paths (1 ulp apart on some CPUs). ops = 8 (hidden)
+    # + 3 (inputs) rounded terms per product plus ~10 elementwise operations per layer.
+    gap = np.linalg.norm(flow.sample(k, rng=1) - x[:k], axis=1)
+    assert np.all(gap <= flow_rounding_bound(flow, z_k, ops=21))
     assert flow.sample(0, rng=1).shape == (0, 3)
 
 
@@ -130,7 +139,9 @@ def test_parameters_are_a_flat_vector_shared_with_the_layers():
     assert np.any(flow.get_params() != 0)
     new = np.random.default_rng(0).standard_normal(flow.n_params)
     flow.set_params(new)
-    assert_close(flow.get_params(), new, rtol=0)
+    assert_close(
+        flow.get_params(), new, rtol=0
+    )  # bitwise: set_params copies the vector in, get_params copies it out
     coupling = next(b for b in flow.bijectors if isinstance(b, AffineCoupling))
     assert np.shares_memory(coupling.params["W1"], flow.transform.params["theta"])
 
@@ -150,7 +161,9 @@ def test_realnvp_structure_and_reproducibility():
     kinds = [type(b).__name__ for b in flow.bijectors]
     assert kinds.count("AffineCoupling") == 8 and kinds.count("ActNorm") == 8
     assert kinds[-1] == "ActNorm" and kinds[0] == "AffineCoupling"
-    assert_close(realnvp(64, rng=0).get_params(), flow.get_params(), rtol=0)
+    assert_close(
+        realnvp(64, rng=0).get_params(), flow.get_params(), rtol=0
+    )  # bitwise: same seed, identical draws; the initialisation is the same computation in this process
     assert "n_params" in repr(flow)
     with_logit = realnvp(8, 2, 4, logit=0.05, rng=0)
     assert isinstance(with_logit.bijectors[-1], Logit)

@@ -5,8 +5,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from helpers import EPS, assert_close, nudge  # noqa: E402
 
+import lininv  # noqa: E402
 import proofs_numeric as pn  # noqa: E402
 from proofs_numeric import _spectra as sp  # noqa: E402
 from proofs_numeric import tightness  # noqa: E402
@@ -47,9 +50,37 @@ def test_every_plot_returns_the_axes_it_drew_on():
 
 
 def test_lower_bound_figure_marks_the_bound():
-    ax = pn.plot_lower_bound_draws(sp.flat(6), 2, draws=10, rng=0)
+    s = nudge(sp.flat(6))
+    ax = pn.plot_lower_bound_draws(s, 2, draws=10, rng=0)
     xs = [line.get_xdata()[0] for line in ax.get_lines()]
-    assert 4.0 in xs  # flat: the bound (n - m) s^2 is drawn
+    assert lininv.lower_bound(s, 2) in xs  # bitwise: the figure draws lower_bound(s, m) itself
+    # flat: the bound is (n - m) s^2 = 4, up to the rounding of 4 squares and 3 additions
+    assert_close(lininv.lower_bound(s, 2), 4.0, rtol=8 * EPS)
+    # every draw's error is 4 too, up to rounding: a histogram of all of them, not an error
+    assert sum(p.get_height() for p in ax.patches) == 10
+
+
+# Spectra whose per-draw errors are equal up to rounding (flat: (n - m) s^2 for every draw), at
+# magnitudes from 1e-300 to 1e300, and a flat spectrum perturbed at the last bit.
+DEGENERATE_SPECTRA = {
+    "flat": sp.flat(6),
+    "flat, last bits perturbed": sp.flat(6) + np.spacing(1.0) * np.array([0, 1, -1, 2, 0, -2]),
+    "flat 1e150": 1e150 * sp.flat(6),
+    "flat 1e-150": 1e-150 * sp.flat(6),
+}
+
+
+@pytest.mark.parametrize("name", list(DEGENERATE_SPECTRA))
+def test_figures_of_draws_take_errors_equal_up_to_rounding(name):
+    s = DEGENERATE_SPECTRA[name]
+    for draws in (2, 40):
+        ax = pn.plot_lower_bound_draws(s, 2, draws=draws, rng=0)
+        assert sum(p.get_height() for p in ax.patches) == draws
+        ax.figure.canvas.draw()
+        assert np.all(np.isfinite(ax.get_xlim()))
+        ax = pn.plot_hmt_draws(s, 4, 2, draws=draws, rng=0)
+        ax.figure.canvas.draw()
+        assert np.all(np.isfinite(ax.get_xlim()))
 
 
 @pytest.mark.parametrize(

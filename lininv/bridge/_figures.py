@@ -8,6 +8,7 @@ import numpy as np
 
 from lininv._table import Table
 from lininv._validation import describe
+from lininv.plotting import _log_limits, _scaled
 
 __all__ = [
     "plot_comparison",
@@ -51,18 +52,6 @@ def _table(obj: Any, name: str = "table") -> Table:
 
 def _col(table: Table, name: str) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in table.column(name)], dtype=float)
-
-
-def _log_limits(ax: Any, series: list[np.ndarray], span: float = 1e-8) -> None:
-    """Log-axis limits from the data, ignoring values below ``span`` times the largest (exact
-    recoveries at rounding level would otherwise squash every curve)."""
-    vals = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series])
-    vals = vals[np.isfinite(vals) & (vals > 0)]
-    if vals.size == 0:
-        return
-    top = vals.max()
-    keep = vals[vals >= span * top]
-    ax.set_ylim(keep.min() / 2.0, top * 2.0)
 
 
 def _band(ax: Any, x: np.ndarray, table: Table, key: str, **kw: Any) -> None:
@@ -172,7 +161,8 @@ def plot_denoising(result: Any, ax: Any = None) -> Any:
     table = _table(result, "result")
     ax = _axes(ax)
     sigmas = sorted({r["noise_std"] for r in table.rows})
-    gmin = min(r["gamma"] for r in table.rows if r["gamma"] > 0)
+    positive = [r["gamma"] for r in table.rows if r["gamma"] > 0]
+    gmin = min(positive) if positive else 1.0  # only gamma = 0: drawn at 1/3
     for i, sigma in enumerate(sigmas):
         sub = table.where(noise_std=sigma)
         g = _col(sub, "gamma")
@@ -319,7 +309,7 @@ def plot_initialisation(result: Any, ax: Any = None) -> Any:
     ax.set_yscale("log")
     ax.set_xscale("symlog", linthresh=1.0)
     drawn = [r["init_norm"] for r in table.rows if r["init"] in ("fixed_norm", *markers)]
-    ax.set_xlim(-0.3, 2.0 * max(drawn + [1.0]))
+    ax.set_xlim(-0.3, _scaled(max(drawn + [1.0]), 2.0))
     ax.set_xlabel(r"$\|z_{\mathrm{init}}\|$ (mean over signals; symlog)")
     ax.set_ylabel(r"$\|\hat x - x_0\|^2$ (mean, 95% CI)")
     ax.legend(fontsize=7)
