@@ -2,7 +2,7 @@
 
 import sys
 
-from lininv._cli import main
+from lininv.cli import main
 
 # Guarded so that multiprocessing's spawn start method (macOS, Windows), which re-imports the main
 # module in every worker, does not re-run the CLI there.

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lininv._cli import main
+from lininv.cli import main
 
 
 @pytest.mark.parametrize(

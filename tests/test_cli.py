@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import lininv
-from lininv._cli import main
+from lininv.cli import main
 
 
 def test_version(capsys):
@@ -16,7 +16,7 @@ def test_version(capsys):
 
 
 def test_help_lists_commands(capsys):
-    from lininv._cli import _COMMANDS
+    from lininv.cli import COMMANDS as _COMMANDS
 
     assert main([]) == 0
     out = capsys.readouterr().out

@@ -7,8 +7,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from lininv import _sweep
-from lininv._cli import main
-from lininv._cli_verify import default_ms
+from lininv.cli import main
+from lininv.cli.verify import default_ms
 
 SMALL = ["-n", "24", "--m", "2,4,8", "--trials", "64", "--workers", "1"]
 

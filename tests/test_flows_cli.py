@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from lininv._cli import main
+from lininv.cli import main
 from lininv.datasets import bits_per_dim, dequantize, reference_split
 from lininv.flows import load
 

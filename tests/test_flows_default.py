@@ -7,7 +7,7 @@ import pytest
 from helpers import assert_close
 
 from lininv import LinearInvertiblePrior
-from lininv._cli_flows import _canonical, add_parser
+from lininv.cli.train_flow import _canonical, add_parser
 from lininv._threads import one_blas_thread
 from lininv.datasets import bits_per_dim, dequantize, reference_split
 from lininv.flows import default_flow, load
@@ -58,7 +58,7 @@ def test_default_flow_returns_independent_copies():
 
 @pytest.mark.slow
 def test_the_recorded_command_reproduces_the_committed_flow(tmp_path, capsys):
-    from lininv._cli import main
+    from lininv.cli import main
 
     flow, _ = default_flow()
     args = flow.metadata["command"].split()[1:]

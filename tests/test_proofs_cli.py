@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import proofs_numeric._runner as runner
-from lininv._cli import main as lininv_main
+from lininv.cli import main as lininv_main
 from proofs_numeric import check_flat_spectrum
 from proofs_numeric.__main__ import main as proofs_main
 

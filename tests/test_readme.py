@@ -33,7 +33,7 @@ def test_ci_runs_the_readme_install_and_test_commands():
 
 
 def test_readme_commands_exist():
-    from lininv._cli import build_parser
+    from lininv.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")

@@ -27,11 +27,12 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: command name -> module defining add_parser(subparsers). Each keeps its heavy imports
 #: (matplotlib, the flows, Dask) inside its run function, so `--help` costs little.
-COMMANDS: dict[str, str] = {}
-
-
-def _register(name: str, module: str) -> None:
-    COMMANDS[name] = module
+COMMANDS: dict[str, str] = {
+    "verify": "lininv.cli.verify",
+    "proofs": "lininv.cli.proofs",
+    "experiments": "lininv.cli.experiments",
+    "train-flow": "lininv.cli.train_flow",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,7 +26,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lininv._cli import UsageError
+    from lininv.cli._common import UsageError
     from proofs_numeric._runner import main_from_args, validate_args
 
     try:

@@ -87,7 +87,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _exclude(text: str) -> tuple[int, ...]:
-    from lininv._cli import UsageError
+    from lininv.cli._common import UsageError
 
     if not text.strip():
         return ()
@@ -103,7 +103,7 @@ def _exclude(text: str) -> tuple[int, ...]:
 def run(args: argparse.Namespace) -> int:
     import lininv
     from lininv import LinearInvertiblePrior, datasets, flows
-    from lininv._cli import UsageError
+    from lininv.cli._common import UsageError
     from lininv._threads import blas_description, one_blas_thread
 
     out = args.output

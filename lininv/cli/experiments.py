@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from lininv._cli import UsageError
+from lininv.cli._common import UsageError
 
 __all__ = ["add_parser", "NAMES"]
 

@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from lininv._cli import UsageError
+from lininv.cli._common import UsageError
 
 __all__ = ["add_parser"]
 
