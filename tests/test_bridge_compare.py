@@ -53,11 +53,12 @@ def test_linear_flow_of_the_fitted_gaussian_is_the_gaussian():
     ms, max_iter, X = (4, 8, 16), 10000, X_test[:12]
     c = _compare(linear_flow(prior), X, X_train, ms=ms, X_val=X_train[:20], max_iter=max_iter)
     t = c.table
+    # bitwise: a fraction k / k of converged solves is exactly 1.0
     assert t.column("flow_converged") == [
         1.0,
         1.0,
         1.0,
-    ]  # bitwise: a fraction k / k of converged solves is exactly 1.0
+    ]
     for i, m in enumerate(ms):
         # compare's measurement matrices: the cell's stream (seed 3, key (1, m)), one per signal
         A = cell_rng(seed_entropy(3), 1, m).standard_normal((len(X), m, prior.n)) / np.sqrt(m)
@@ -100,24 +101,27 @@ def test_table_columns_and_confidence_intervals():
     for row in c.table.rows:
         for meth in ("flow", "lasso", "rank_k", "gauss"):
             assert row[f"{meth}_lo"] <= row[f"{meth}_mean"] <= row[f"{meth}_hi"]
+        # bitwise: the chosen weight is copied from the candidate list
         assert row["lasso_lambda"] in (
             1e-3,
             1e-1,
-        )  # bitwise: the chosen weight is copied from the candidate list
+        )
+        # bitwise: the chosen weight is copied from the candidate list
         assert row["rank_k_gamma"] in (
             0.0,
             0.1,
-        )  # bitwise: the chosen weight is copied from the candidate list
+        )
         assert row["draws"] == 2 and row["n_signals"] == 8
         assert row["local_lower"] <= row["local_predicted"] <= row["local_upper"]
     assert c.errors["flow"].shape == (2, 8)
     # CIs are Student-t over signals of the per-signal means
     mean, lo, hi = mean_ci(c.errors["lasso"][0])
+    # bitwise: the table's CI is mean_ci of the same per-signal errors, in the same process
     assert (
         mean,
         lo,
         hi,
-    ) == (  # bitwise: the table's CI is mean_ci of the same per-signal errors, in the same process
+    ) == (
         c.table.rows[0]["lasso_mean"],
         c.table.rows[0]["lasso_lo"],
         c.table.rows[0]["lasso_hi"],
@@ -127,10 +131,11 @@ def test_table_columns_and_confidence_intervals():
     for i, row in enumerate(c.table.rows):
         for other in ("lasso", "rank_k"):
             _, lo, hi = mean_ci(c.errors["flow"][i] - c.errors[other][i])
+            # bitwise: the table's CI is mean_ci of the same differences, in the same process
             assert (row[f"flow_minus_{other}_lo"], row[f"flow_minus_{other}_hi"]) == (
                 lo,
                 hi,
-            )  # bitwise: the table's CI is mean_ci of the same differences, in the same process
+            )
     text = c.table.to_csv()
     assert text.splitlines()[0].split(",")[:2] == ["m", "flow_mean"]
     assert Table.from_dict(c.table.to_dict()).column("m") == [4, 12]
@@ -149,9 +154,8 @@ def test_baseline_weights_are_chosen_on_the_held_out_signals_not_the_test_signal
         return c.table.column("lasso_lambda") + c.table.column("rank_k_gamma")
 
     small_test = 0.05 * X_test[4:8]
-    assert chosen(X_test[:4], X_train[:10]) == chosen(
-        small_test, X_train[:10]
-    )  # bitwise: the chosen weights are copies of candidates, picked on the same X_val
+    # bitwise: the chosen weights are copies of candidates, picked on the same X_val
+    assert chosen(X_test[:4], X_train[:10]) == chosen(small_test, X_train[:10])
     assert chosen(X_test[:4], X_train[:10])[0] != chosen(X_test[:4], 0.05 * X_train[:10])[0]
 
 
@@ -163,9 +167,8 @@ def test_resume_gives_the_same_table(tmp_path):
     assert (tmp_path / "cell-m=4.json").exists()
     full = _compare(flow, X_test[:6], X_train, ms=(4, 8), store=CellStore(tmp_path, params))
     fresh = _compare(flow, X_test[:6], X_train, ms=(4, 8))
-    assert (
-        full.table.rows[0] == partial.table.rows[0]
-    )  # bitwise: the resumed cell is read back from its JSON file (repr round trip, exact)
+    # bitwise: the resumed cell is read back from its JSON file (repr round trip, exact)
+    assert full.table.rows[0] == partial.table.rows[0]
     for a, b in zip(full.table.rows, fresh.table.rows, strict=True):
         assert a.keys() == b.keys()
         for key in a:
@@ -178,9 +181,8 @@ def test_mean_ci():
     mean, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0])
     # t_{3, 0.975} = 3.182446305284263; s = sqrt(5/3)
     half = 3.182446305284263 * np.sqrt(5 / 3) / 2
-    assert mean == 2.5 and lo == pytest.approx(
-        2.5 - half, rel=1e-12
-    )  # bitwise: (1 + 2 + 3 + 4) / 4 = 2.5 exactly in binary
+    # bitwise: (1 + 2 + 3 + 4) / 4 = 2.5 exactly in binary
+    assert mean == 2.5 and lo == pytest.approx(2.5 - half, rel=1e-12)
     assert hi == pytest.approx(2.5 + half, rel=1e-12)
     with pytest.raises(ValueError, match="at least 2"):
         mean_ci([1.0])

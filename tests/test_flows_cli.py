@@ -35,6 +35,7 @@ def test_train_flow_trains_saves_and_reports(tmp_path, capsys):
     assert meta["command"].startswith("lininv train-flow --output ")
     assert "--layers 1 --hidden 16" in meta["command"] and "--seed 4" in meta["command"]
     assert meta["training"]["epochs_run"] == 3
+    # bitwise: lr is the parsed command-line value, stored in JSON (exact round trip)
     assert meta["training"]["lr"] == 3e-4 and meta["training"]["batch_size"] == 64
     assert meta["checkpoint"]["epoch"] == meta["training"]["best_epoch"]
     # the reported number is the saved flow's held-out bits/dim on the fixed test noise
