@@ -6,7 +6,7 @@ import pytest
 import lininv
 from lininv.bridge import INITS, recover
 from lininv.flows import RealNVP, linear_flow
-from tests.helpers import EPS, assert_close
+from tests.helpers import EPS, assert_close, nudge
 
 
 def _problem(n=12, m=5, k=3, cond=1e2, seed=0, mean=True):
@@ -14,8 +14,8 @@ def _problem(n=12, m=5, k=3, cond=1e2, seed=0, mean=True):
     s = np.geomspace(1.0, 1.0 / cond, n)
     mu = rng.standard_normal(n) if mean else None
     prior = lininv.LinearInvertiblePrior.from_singular_values(s, rng=seed, mean=mu)
-    A = lininv.gaussian_measurements(m, n, rng=seed + 1)
-    X = prior.sample(k, rng=seed + 2)
+    A = nudge(lininv.gaussian_measurements(m, n, rng=seed + 1))
+    X = nudge(prior.sample(k, rng=seed + 2))
     return prior, A, X
 
 

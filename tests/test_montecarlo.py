@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import mpmath as mp
 import numpy as np
 import pytest
-from helpers import EPS, assert_close
+from helpers import EPS, assert_close, nudge
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
@@ -108,8 +108,8 @@ def _dense_conditional(s, omega, noise):
 def test_each_draw_equals_conditional_error_of_the_dense_problem(n, m, noise):
     # G = diag(s), A = omega^T / sqrt(m): the core's SVD/null-space formula is an independent
     # implementation. (90, 56) runs the BLAS kernel; (7, 12) has more measurements than n.
-    s = power(n)
-    omega = np.random.default_rng(n + m).standard_normal((4, n, m))
+    s = nudge(power(n))
+    omega = nudge(np.random.default_rng(n + m).standard_normal((4, n, m)))
     ours = errors_for_draws(s, omega, noise)
     ref = [_dense_conditional(s, w, noise) for w in omega]
     assert_close(ours, ref, rtol=1e-11)  # both ~n u accurate; cond(S omega) <= 1e3 here
@@ -153,10 +153,10 @@ def test_ill_conditioned_draws_against_mpmath(name, noise):
     # cond(s) up to 1e12 (cond(S^2) 1e24). The fast kernel is used only where its worst-case
     # bound certifies FAST_TOL, and the stable kernel is row-wise backward stable, accurate to a
     # few n u: 100 n u covers both (observed: <= 2e-14 relative).
-    s = ILL[name]
+    s = nudge(ILL[name])
     rng = np.random.default_rng(5)
     for m in (1, 3, 5):
-        omega = rng.standard_normal((3, s.size, m))
+        omega = nudge(rng.standard_normal((3, s.size, m)))
         ref = np.array([_mp_error(s, w, noise) for w in omega])
         assert_close(errors_for_draws(s, omega, noise), ref, rtol=FAST_OR_STABLE(s.size))
         stable = [mc._stable_error(s, s[:, None] * w, m * noise**2) for w in omega]
