@@ -7,15 +7,15 @@ The guard scans ``tests/*.py`` for the comparisons that are bitwise whatever the
   ``assert_equal`` (on integer data they are harmless, and say so in a marker);
 * ``assert_close`` / ``assert_allclose`` / ``np.isclose`` / ``np.allclose`` with ``rtol=0`` and no
   (or a zero) ``atol``, and ``pytest.approx`` with ``rel=0`` and no ``abs``;
-* inside ``assert`` statements: ``==``, ``!=``, ``in`` or ``not in`` against a float literal (also
-  inside a list, tuple or call), which is where hard-coded float digits live.
+* inside ``assert`` statements: ``==``, ``!=``, ``in`` or ``not in`` against a float literal (or a
+  list or tuple of literals, or arithmetic on them), which is where hard-coded float digits live.
 
 Each must carry ``# bitwise: <reason>`` on one of the lines of its statement or in the comment
 lines directly above it, the reason being why the two sides are the same computation (or exact
-in IEEE arithmetic). What a static scan
-cannot see (``==`` between two computed objects holding floats, e.g. two Monte-Carlo estimates)
-is marked by hand in the same way; the portability pass of ``.ci/run`` checks the rest by
-running the suite on other SIMD paths with ulp-nudged inputs.
+in IEEE arithmetic). What a static scan cannot see (``==`` between two computed objects holding
+floats, e.g. two Monte-Carlo estimates, or a tolerance too tight for the mathematics) is marked
+by hand in the same way or left to the portability pass of ``.ci/run``, which runs the suite on
+other SIMD paths with ulp-nudged inputs.
 """
 
 import ast
