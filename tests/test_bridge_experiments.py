@@ -12,6 +12,7 @@ import os
 import matplotlib
 import numpy as np
 import pytest
+from helpers import EPS
 
 import lininv
 from lininv import datasets, flows
@@ -70,10 +71,14 @@ def test_resume_recomputes_nothing_and_matches(setup, tmp_path):
     # an interrupted run: one finished cell lost
     os.remove(cells / "cell-sigma0-gamma1.json")
     second = denoising(flow, data, **kw)
+    # bitwise: cells read back from JSON (exact round trip); the lost cell is recomputed the same
+    # way in this process
     assert second.table.rows == first.table.rows
     third = denoising(flow, data, **kw)  # everything cached now
+    # bitwise: every cell read back from JSON (exact round trip)
     assert third.table.rows == first.table.rows
     # the cost of the cells is remembered, not the near-zero cost of reading them back
+    # bitwise: the seconds are stored in the cell files and read back (exact round trip)
     assert third.compute_seconds == second.compute_seconds > 0.0
 
 
@@ -82,7 +87,7 @@ def test_denoising_at_gamma_zero_returns_the_noisy_signal(setup):
     flow, data = setup
     res = denoising(flow, data, noise_stds=(0.1,), gammas=(0.0, 0.01), n_test=5)
     row0, row1 = res.table.rows
-    assert row0["gamma"] == 0.0
+    assert row0["gamma"] == 0.0  # bitwise: gamma is copied from the gamma grid
     # the Gaussian denoiser at gamma = 0 is the identity too: both errors are ||eta||^2
     assert row0["flow_mean"] == pytest.approx(row0["gauss_mean"], rel=1e-6)  # L-BFGS tolerance
     # expected error of the identity: n sigma^2 (the theory function at gamma = 0)
@@ -112,11 +117,12 @@ def test_initialisation(setup):
         flow, data, m=16, norms=(0.0, 8.0), gamma_grid=(0.01,), n_test=3, n_val=2, max_iter=200
     )
     t = res.table
-    assert res.data["best_gamma"] == 0.01
-    assert sorted({r["gamma"] for r in t.rows}) == [0.0, 0.01]
+    assert res.data["best_gamma"] == 0.01  # bitwise: best_gamma is copied from the gamma grid
+    assert sorted({r["gamma"] for r in t.rows}) == [0.0, 0.01]  # bitwise: copies of the grid values
     inits = t.where(gamma=0.0).column("init")
     assert inits == ["fixed_norm", "fixed_norm", "random", "null_space", "pseudo_inverse"]
     norms = t.where(gamma=0.0, init="fixed_norm").column("init_norm")
+    # bitwise: the norm of an all-zero start is exactly 0
     assert norms[0] == 0.0 and norms[1] == pytest.approx(8.0, rel=1e-12)
     assert all(np.isfinite(r["mean"]) for r in t.rows)
 
@@ -137,6 +143,7 @@ def test_dataset_bias_trains_without_the_class(tmp_path):
     # resumed: the trained flow was saved and is reloaded, not retrained
     again = dataset_bias(**kw, out=tmp_path)
     assert trained == [(3,)]
+    # bitwise: the resumed run reads the same cells back from JSON (exact round trip)
     assert again.table.rows == res.table.rows
 
 
@@ -147,13 +154,17 @@ def test_likelihood_proxy_is_exact_for_the_linear_flow(setup):
     # Pearson's formula on identical rank vectors: 1 up to its rounding (a few ulps)
     assert all(abs(r - 1.0) <= 1e-14 for r in lin.column("spearman_rho"))
     assert all(-1.0 <= r <= 1.0 for r in res.table.column("spearman_rho"))
-    # and the ranks themselves are identical: -log p = ||z||^2 / 2 + log|det G| + const
-    from scipy.stats import rankdata
-
+    # and the orders agree: -log p = ||z||^2 / 2 + c (c = log|det G| + const, the same float for
+    # every row), so ordering the samples by -log p orders q = ||z||^2 up to rounding: np.sum and
+    # einsum each err by <= n eps q, and -log p's two additions by <= 2 eps |log p| per sample,
+    # doubled when halved q is compared. (Equal ranks, as before, would hinge on near-ties.)
     linear = flows.linear_flow(lininv.LinearInvertiblePrior.fit(data.X_train))
     x = linear.sample(500, rng=1)
     z = linear.inverse(x)[0]
-    assert np.array_equal(rankdata(np.sum(z * z, axis=1)), rankdata(-linear.log_prob(x)))
+    nll = -linear.log_prob(x)
+    q = np.sum(z * z, axis=1)[np.argsort(nll)]
+    tol = 2 * z.shape[1] * EPS * q.max() + 8 * EPS * np.abs(nll).max()
+    assert np.all(np.diff(q) >= -tol)
 
 
 def test_every_experiment_is_registered():

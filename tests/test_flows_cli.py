@@ -36,6 +36,7 @@ def test_train_flow_trains_saves_and_reports(tmp_path, capsys):
     assert meta["command"].startswith("lininv train-flow --output ")
     assert "--layers 1 --hidden 16" in meta["command"] and "--seed 4" in meta["command"]
     assert meta["training"]["epochs_run"] == 3
+    # bitwise: lr is the parsed command-line value, stored in JSON (exact round trip)
     assert meta["training"]["lr"] == 3e-4 and meta["training"]["batch_size"] == 64
     assert meta["checkpoint"]["epoch"] == meta["training"]["best_epoch"]
     # the reported number is the saved flow's held-out bits/dim on the fixed test noise
@@ -83,11 +84,14 @@ def test_train_flow_excluding_a_class(tmp_path, capsys):
         (["--mixing", "shuffle"], "mixing must be one of"),
         (["--n-train", "5000"], "n_train must be an integer in \\[1, 1796\\]"),
         (["--val-fraction", "0.95"], "val_fraction must be <= 0.9"),
-        (["--output", "/no/such/folder/f.npz"], "--output folder does not exist"),
+        (["--output", "{missing}/f.npz"], "--output folder does not exist"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, capsys, args, match):
     argv = ["train-flow", "--epochs", "1", "--layers", "1", "--hidden", "4", "--no-progress"]
+    # a folder that surely does not exist: under this test's own tmp_path (an absolute path such
+    # as /no/such/folder can exist on a shared machine)
+    args = [a.replace("{missing}", str(tmp_path / "missing")) for a in args]
     if "--output" not in args:
         argv += ["--output", str(tmp_path / "f.npz")]
     assert main(argv + args) == 2

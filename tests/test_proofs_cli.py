@@ -73,7 +73,9 @@ def test_a_failing_step_makes_the_exit_status_1(tmp_path, monkeypatch, capsys):
 def test_a_step_alone_equals_the_same_step_in_a_longer_run():
     alone = runner.run_steps(seed=4, precision=0.1, steps=["8c"])
     longer = runner.run_steps(seed=4, precision=0.1, steps=["8b", "8c"])
+    # bitwise: each step's seed depends on the run's seed and the step alone: the same computation
     assert alone.results[0] == longer.results[1]
+    # bitwise: each step's seed depends on the run's seed and the step alone: the same computation
     assert runner.run_steps(seed=4, precision=0.1, steps=["8c"]).results == alone.results
 
 

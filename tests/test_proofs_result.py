@@ -58,6 +58,7 @@ def test_monte_carlo_inequality_must_hold_beyond_the_band():
 def test_per_draw_inequality_reports_the_worst_draw_and_counts_violations():
     values = np.array([1.0, 3.0, 2.5])
     ev = per_draw_inequality("x", values, np.array([2.0, 2.0, 2.0]), "<=", 0.0)
+    # bitwise: the worst value is a copy and 2 - 3 = -1 exactly
     assert not ev.passed and ev.value == 3.0 and ev.margin == -1.0 and ev.trials == 3
     assert ev.note.startswith("2 of 3 draws violate")
     assert per_draw_inequality("x", values, 3.0, "<=", 0.0).passed
@@ -70,6 +71,7 @@ def test_relation_is_validated():
 
 def test_mc_summary_and_step_seed():
     mean, se, t = mc_summary([1.0, 2.0, 3.0, 4.0])
+    # bitwise: (1 + 2 + 3 + 4) / 4 = 2.5 exactly in binary
     assert (mean, t) == (2.5, 4) and se == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
     with pytest.raises(ValueError, match="at least 2"):
         mc_summary([1.0])
@@ -86,5 +88,6 @@ def test_step_result_passes_only_when_every_case_passes_and_serialises():
     assert StepResult("1", "n", "t", "s", "f", "m", (good,)).passed
     assert not StepResult("1", "n", "t", "s", "f", "m", ()).passed  # no evidence is no proof
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    # bitwise: (1 - 2) / 2 = -0.5 exactly, and a JSON round trip is exact
     assert d["passed"] is False and d["evidence"][1]["relative_margin"] == -0.5
     assert r.table.to_markdown().splitlines()[0] == "| c |"

@@ -66,6 +66,7 @@ def test_a_false_conjecture_is_found_and_confirmed_by_monte_carlo():
 
 def test_search_is_reproducible_from_its_seed():
     a = tt.search("hmt", family="power", n=10, m=4, rng=6, **QUICK)
+    # bitwise: the result's seed reproduces the search in this process
     assert tt.search("hmt", family="power", n=10, m=4, rng=a.seed, **QUICK) == a
 
 
@@ -76,7 +77,8 @@ def test_common_random_numbers_objective_is_the_same_for_both_kernels():
     for theta in ([3.0, -2.0, 0.5], [7.0, -6.0, 1.5], [1.0, 0.0, 0.0]):
         # engine: certified 1e-6 relative per draw (its docstring); QR kernel: 8 n eps.
         assert f(np.array(theta)) == pytest.approx(g(np.array(theta)), rel=1e-6)
-        assert f(np.array(theta)) == f(np.array(theta))  # same stack, deterministic
+        # bitwise: the same stack, the same computation twice; same stack, deterministic
+        assert f(np.array(theta)) == f(np.array(theta))
 
 
 def test_families_give_positive_descending_floored_spectra():
@@ -85,6 +87,7 @@ def test_families_give_positive_descending_floored_spectra():
         lo, hi = np.array(fam.bounds(9)).T
         for _ in range(5):
             s = tt.spectrum(name, lo + (hi - lo) * rng.random(lo.size), 9, 1e-10)
+            # bitwise: s_1^2 is 1^-a, exp(0) or 1.0, and sqrt(1) = 1: IEEE special cases, exactly 1
             assert s.shape == (9,) and s[0] == 1.0
             assert np.all(np.diff(s) <= 0) and s[-1] ** 2 >= 1e-10 * (1 - 1e-15)
 
