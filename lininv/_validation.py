@@ -17,6 +17,7 @@ __all__ = [
     "as_matrix",
     "as_vector_or_batch",
     "as_spectrum",
+    "check_spectrum_range",
     "check_int",
     "check_real",
     "check_choice",
@@ -104,9 +105,7 @@ def as_spectrum(name: str, value: Any) -> np.ndarray:
     """Validate singular values: a non-empty 1-D array of positive finite numbers.
 
     Every formula works with the squares :math:`s_i^2`, their sums and the ratios
-    :math:`(s_i/s_1)^2`, so these must be normal finite doubles: ``s_n >= sqrt(tiny)``
-    (about 1.5e-154), ``s_n / s_1 >= sqrt(tiny)`` and ``n s_1^2`` finite. Outside that range the
-    squares underflow to zero or overflow and the numerics would divide by zero.
+    :math:`(s_i/s_1)^2`, so these must be normal finite doubles (:func:`check_spectrum_range`).
 
     Returns a copy sorted in descending order (callers may pass any order).
     """
@@ -120,15 +119,46 @@ def as_spectrum(name: str, value: Any) -> np.ndarray:
             f"{name} must be strictly positive (an invertible G); got minimum {arr.min():.3g}"
         )
     s = np.sort(arr)[::-1].copy()
+    check_spectrum_range(name, s)
+    return s
+
+
+def check_spectrum_range(name: str, s: np.ndarray, what: str = "") -> None:
+    r"""The one rule for the singular values of every prior: their squares are normal doubles.
+
+    Every formula works with the squares :math:`s_i^2`, their sums and the ratios
+    :math:`(s_i/s_1)^2`. These are normal finite doubles exactly when
+
+    .. math:: s_n \ge \sqrt{\text{tiny}},\qquad s_n / s_1 \ge \sqrt{\text{tiny}},\qquad
+              n s_1^2 \le \text{max},
+
+    (``tiny`` about 2.2e-308 and ``max`` about 1.8e308 the smallest normal and the largest
+    finite double): about ``[1.5e-154, 1.3e154 / sqrt(n)]`` and a condition number up to 6.7e153.
+    Outside that range the squares underflow to zero or overflow and the numerics would divide
+    by zero. :func:`as_spectrum` and every constructor of a prior apply it.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    s : ndarray of shape (n,)
+        Singular values, descending (NaN or infinity count as out of range).
+    what : str, default=""
+        What ``s`` is to the argument, for the message (e.g. ``"singular values"`` for a
+        matrix ``G``); empty when ``s`` is the argument itself.
+    """
     small = math.sqrt(float(np.finfo(np.float64).tiny))
     big = math.sqrt(float(np.finfo(np.float64).max) / s.size)
-    if s[-1] < small or s[0] > big or s[-1] < s[0] * small:
-        raise ValueError(
-            f"{name} must have squares representable in double precision (values in "
-            f"[{small:.3g}, {big:.3g}], ratio s_max / s_min <= {1.0 / small:.3g}); got values in "
-            f"[{s[-1]:.3g}, {s[0]:.3g}]"
-        )
-    return s
+    lo, hi = float(s[-1]), float(s[0])
+    if lo >= small and hi <= big and lo >= hi * small:  # False for NaN
+        return
+    have = f"{what} with squares" if what else "squares"
+    got = what or "values"
+    raise ValueError(
+        f"{name} must have {have} representable in double precision (values in "
+        f"[{small:.3g}, {big:.3g}], ratio s_max / s_min <= {1.0 / small:.3g}); got {got} in "
+        f"[{lo:.3g}, {hi:.3g}]"
+    )
 
 
 def check_int(

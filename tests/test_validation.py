@@ -347,6 +347,40 @@ BAD_CALLS = [
         TypeError,
         "s must be a real numeric array",
     ),
+    # The range rule of from_singular_values, now applied by every constructor: these were
+    # accepted, and mle then returned NaN and conditional_error inf.
+    (
+        "G whose singular values square to underflow",
+        lambda: L.LinearInvertiblePrior(1e-200 * np.eye(2)),
+        ValueError,
+        r"G must have singular values with squares representable in double precision .* got "
+        r"singular values in \[1e-200, 1e-200\]",
+    ),
+    (
+        "G whose singular values square to overflow",
+        lambda: L.LinearInvertiblePrior(1e200 * np.eye(2)),
+        ValueError,
+        r"G must have singular values with squares representable .* in \[1e\+200, 1e\+200\]",
+    ),
+    (
+        "covariance whose eigenvalues are subnormal",
+        lambda: L.LinearInvertiblePrior.from_covariance(1e-310 * np.eye(2)),
+        ValueError,
+        r"Sigma must have eigenvalue square roots \(the singular values of G\) with squares "
+        "representable",
+    ),
+    (
+        "data too small for a representable covariance",
+        lambda: L.LinearInvertiblePrior.fit(1e-200 * np.vstack([np.eye(2), -np.eye(2)])),
+        ValueError,
+        r"X must have principal standard deviations .* with squares representable",
+    ),
+    (
+        "low-rank G whose singular values square to underflow",
+        lambda: L.LowRankPrior(1e-200 * np.eye(3)[:, :2]),
+        ValueError,
+        "G must have singular values with squares representable",
+    ),
 ]
 
 
@@ -369,6 +403,12 @@ NEEDS_FACTOR = {
     "rank-deficient A",
     "indefinite covariance",
     "numerically singular covariance",
+    # singular values are properties of the factor
+    "G whose singular values square to underflow",
+    "G whose singular values square to overflow",
+    "covariance whose eigenvalues are subnormal",
+    "data too small for a representable covariance",
+    "low-rank G whose singular values square to underflow",
 }
 
 
