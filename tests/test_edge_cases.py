@@ -6,10 +6,212 @@ mpmath, whose exponent range is unbounded, so they hold at any scale.
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
+from helpers import EPS
 
 import lininv as L
+
+# -------------------------------------------------------------------------------------------------
+# mpmath references (50 digits: far below every tolerance here)
+
+
+def _mp(x):
+    return mpmath.matrix([[mpmath.mpf(float(v)) for v in row] for row in np.atleast_2d(x)])
+
+
+def _mp_posterior_mean(prior, A, y, sigma):
+    """mu + Sigma A^T (A Sigma A^T + sigma^2 I)^{-1} (y - A mu), in 50-digit arithmetic."""
+    with mpmath.workdps(50):
+        C, Am = _mp(prior.factor), _mp(A)
+        S = C * C.T
+        mu = _mp(prior.mean).T
+        K = Am * S * Am.T + mpmath.mpf(sigma) ** 2 * mpmath.eye(A.shape[0])
+        x = mu + S * Am.T * mpmath.lu_solve(K, _mp(y).T - Am * mu)
+        return np.array([float(v) for v in x])
+
+
+def _mp_conditional_error(prior, A, sigma):
+    """tr Sigma - tr(Sigma A^T (A Sigma A^T + sigma^2 I)^{-1} A Sigma), in 80-digit arithmetic."""
+    with mpmath.workdps(80):
+        C, Am = _mp(prior.factor), _mp(A)
+        S = C * C.T
+        K = Am * S * Am.T + mpmath.mpf(sigma) ** 2 * mpmath.eye(A.shape[0])
+        P = S * Am.T * mpmath.inverse(K) * Am * S
+        return float(sum(S[i, i] - P[i, i] for i in range(S.rows)))
+
+
+def _cond(M):
+    d = np.linalg.svd(M, compute_uv=False)
+    return d[0] / d[-1]
+
+
+PRIOR2 = L.LinearInvertiblePrior.from_singular_values([1.0, 0.5], rng=3, mean=[0.25, -0.5])
+A12 = np.array([[1.0, 2.0]])
+SCALES = [1e-300, 1e-200, 1e-160, 2.0**-1000, 1.0, 1e155, 1e200, 1e300]
+
+
+# -------------------------------------------------------------------------------------------------
+# Defect 1: estimators at extreme scales of A (and y, noise with it)
+
+
+def test_mle_example_from_the_report():
+    """mle returned the prior mean [0, 0] here: (A G)(A G)^T = 5e310 overflowed."""
+    prior = L.LinearInvertiblePrior.from_singular_values([1.0, 0.5])
+    x = L.mle(prior, [[1e155, 2e155]], [3e155])
+    # Sigma A^T (A Sigma A^T)^{-1} y = [1, 0.5] 1e155 * 3e155 / 2e310 = [1.5, 0.75]; a handful of
+    # roundings of well-conditioned quantities: 8 ulps.
+    np.testing.assert_allclose(x, [1.5, 0.75], rtol=8 * EPS, atol=0)
+
+
+def _dyadic(gen, shape):
+    """Random numbers with 20 significant bits: 2^k times them is exact down to k = -1054."""
+    return np.ldexp(gen.integers(-(2**20), 2**20, shape).astype(float), -20)
+
+
+@pytest.mark.parametrize("k", [-1054, -1000, -540, -200, 0, 200, 500, 1000])
+def test_estimators_are_exactly_equivariant_under_powers_of_two(k):
+    """Scaling A, y and the noise by 2^k changes no estimate and no error: not even a bit.
+
+    Multiplying by a power of two is exact (inputs with 20 significant bits stay exact even as
+    subnormals), and every formula is homogeneous: the MLE and the posterior mean of degree 0 in
+    (A, y, noise), the latent ridge with gamma scaled by 4^k, the errors likewise. Before, such
+    calls returned the prior mean, NaN, or values off in the fifth digit.
+    """
+    gen = np.random.default_rng(7)
+    prior = L.LinearInvertiblePrior.from_singular_values(
+        [2.0, 1.0, 0.5, 0.1], rng=gen, mean=[0.5, -0.25, 1.0, 0.0]
+    )
+    A, A3, y, y3 = _dyadic(gen, (2, 4)), _dyadic(gen, (6, 4)), _dyadic(gen, (3, 2)), _dyadic(gen, 6)
+    x0, z0 = gen.standard_normal((2, 4)), gen.standard_normal(4)
+    Ak, A3k, yk, y3k = (np.ldexp(v, k) for v in (A, A3, y, y3))
+    assert all(np.array_equal(np.ldexp(v, -k), w) for v, w in ((Ak, A), (A3k, A3), (yk, y)))
+    sigma, gamma = 0.3125, 0.1875  # dyadic, exact when scaled
+    sk = math.ldexp(sigma, k)
+    same = np.testing.assert_array_equal
+    same(L.mle(prior, Ak, yk), L.mle(prior, A, y))
+    same(L.map_estimate(prior, A3k, y3k, sk), L.map_estimate(prior, A3, y3, sigma))
+    if abs(k) <= 500:  # gamma 4^k must be a normal double
+        gk = math.ldexp(gamma, 2 * k)
+        same(L.latent_ridge(prior, Ak, yk, gk), L.latent_ridge(prior, A, y, gamma))
+    same(
+        L.gradient_descent_limit(prior, Ak, yk[0], z0), L.gradient_descent_limit(prior, A, y[0], z0)
+    )
+    assert L.conditional_error(prior, Ak) == L.conditional_error(prior, A)
+    assert L.conditional_error(prior, A3k, sk) == L.conditional_error(prior, A3, sigma)
+    same(L.signal_error(prior, Ak, x0), L.signal_error(prior, A, x0))
+    low = L.LowRankPrior(prior.factor[:, :3])
+    same(L.signal_error(low, Ak, x0), L.signal_error(low, A, x0))
+
+
+@pytest.mark.parametrize("c", SCALES)
+def test_mle_and_posterior_mean_against_mpmath_at_extreme_scales(c):
+    """1e-5 relative error at A ~ 1e-160, NaN at 1e-200, the prior mean at 1e155 before."""
+    A0 = L.gaussian_measurements(2, 4, rng=1)
+    prior = L.LinearInvertiblePrior.from_singular_values(
+        [1.0, 0.7, 0.4, 0.2], rng=2, mean=np.ones(4)
+    )
+    A, y = c * A0, c * np.array([0.3, -1.1])
+    B = A0 @ prior.factor  # cond(B) does not depend on c
+    # The minimum-norm latent solution moves by at most ~cond(B) times the SVD's backward error
+    # (max(m, n) eps relative); C maps it to the signal with a further cond(C) = 5. Factor 4 for
+    # the remaining few roundings.
+    tol = 4 * 4 * EPS * _cond(B) * 5
+    for sigma in (0.0, 0.5 * c, 3.0 * c):
+        x = L.map_estimate(prior, A, y, sigma)
+        ref = _mp_posterior_mean(prior, A, y, sigma)
+        assert np.linalg.norm(x - ref) <= tol * np.linalg.norm(ref - prior.mean), (c, sigma)
+
+
+@pytest.mark.parametrize(
+    "c, rel_noise",
+    [
+        (c, r)
+        for c in SCALES
+        for r in (0.0, 1e-200, 1e-3, 1.0, 1e200)
+        if math.isfinite(c * r)  # the noise itself must be a double
+    ],
+)
+def test_conditional_error_against_mpmath_at_extreme_scales(c, rel_noise):
+    """conditional_error(prior, A * 5e-319) was 4.6e-5 off; 1e160 noise raised OverflowError."""
+    prior = L.LinearInvertiblePrior.from_singular_values([3.0, 1.0, 0.2], rng=5)
+    A = c * L.gaussian_measurements(2, 3, rng=6)
+    sigma = rel_noise * c
+    E = L.conditional_error(prior, A, sigma)
+    ref = _mp_conditional_error(prior, A, sigma)
+    # Sum of non-negative terms from one SVD of B: its backward error (3 n eps) moves the
+    # subspaces by ~cond(B) 3 n eps, hence E by that times tr(Sigma); 4 ulps for the sums.
+    B = (np.ldexp(A, -int(np.frexp(np.max(np.abs(A)))[1]))) @ prior.factor
+    tol = 3 * 3 * EPS * _cond(B) * 10.04 + 4 * EPS * ref
+    assert abs(E - ref) <= tol, (E, ref)
+
+
+def test_conditional_error_of_a_subnormal_A_is_that_of_A_scaled_up():
+    """The input A * 5e-319 is subnormal (about 17 bits); the error is exact for those bits."""
+    A = L.gaussian_measurements(1, 2, rng=0) * 5e-319
+    prior = L.LinearInvertiblePrior.from_singular_values([1.0, 0.5])
+    assert L.conditional_error(prior, A) == L.conditional_error(prior, np.ldexp(A, 1070))
+
+
+def test_estimate_beyond_the_double_range_is_refused():
+    """x_hat = 1e600 cannot be returned: a clear error instead of inf."""
+    with pytest.raises(ValueError, match="the estimate is not representable in double precision"):
+        L.mle(PRIOR2, A12 * 1e-300, [1e300])
+    with pytest.raises(ValueError, match="the squared error is not representable"):
+        L.signal_error(PRIOR2, [[1.0, 0.0]], [1e200, 1e200])
+
+
+@pytest.mark.parametrize(
+    "s_scale, y_scale, mean_scale, gamma",
+    [
+        (1.0, 1.0, 1.0, 0.3),
+        (1e-150, 1e300, 0.0, 1e300),  # shrinkage 1e-600: the estimate is about 1e-300
+        (1e150, 1e-300, 0.0, 1e-300),
+        (1e100, 1e308, -1e308, 1e150),  # y - mu = 2e308 overflowed
+    ],
+)
+def test_denoise_against_mpmath_at_extreme_scales(s_scale, y_scale, mean_scale, gamma):
+    """mu + U diag(s^2 / (s^2 + g)) U^T (y - mu): s^2 + g overflowed, the shrinkage underflowed."""
+    prior = L.LinearInvertiblePrior.from_singular_values(
+        s_scale * np.array([1.0, 0.3, 0.01]), rng=4, mean=mean_scale * np.array([0.5, 0.0, -1.0])
+    )
+    y = y_scale * np.array([1.0, -0.5, 0.5])
+    x = L.denoise(prior, y, gamma)
+    with mpmath.workdps(50):
+        U = _mp(prior.left_singular_vectors)
+        s2 = [mpmath.mpf(float(v)) ** 2 for v in prior.singular_values]
+        shrink = [v / (v + mpmath.mpf(gamma)) for v in s2]
+        mu = _mp(prior.mean).T
+        r = _mp(y).T - mu
+        step = U * mpmath.diag(shrink) * U.T * r
+        ref = np.array([float(v) for v in mu + step])
+        bound = float(max(shrink) * mpmath.norm(r))  # ||U D U^T r|| <= max(D) ||r||
+    # Orthogonal U (n eps from orthogonality), a diagonal shrinkage and two products of n terms:
+    # 4 n eps of the step's bound, plus the rounding of mu + step (one ulp of the result).
+    tol = 4 * 3 * EPS * bound + EPS * np.abs(ref)
+    assert np.all(np.abs(x - ref) <= tol), (x, ref)
+
+
+@pytest.mark.parametrize(
+    "s, sigma, gamma",
+    [
+        ([1.0, 2.0], 1e160, 1e300),  # sigma^2 and g^2 overflowed (OverflowError)
+        ([1e-150], 0.0, 1e300),  # s^2 / (s^2 + g) = 1e-600: the error is s^2 = 1e-300
+        ([1e-100, 1e50], 1e300, 1e300),
+        ([1e150, 1e140], 1e-300, 1e-300),
+        ([3.0, 1.0], 0.5, 0.25),
+    ],
+)
+def test_denoising_error_against_mpmath_at_extreme_scales(s, sigma, gamma):
+    with mpmath.workdps(50):
+        g, sg = mpmath.mpf(gamma), mpmath.mpf(sigma)
+        ref = sum(
+            (g**2 * v**2 + v**4 * sg**2) / (v**2 + g) ** 2 for v in (mpmath.mpf(x) for x in s)
+        )
+    # Each term: under ten roundings, all on positive quantities; 16 ulps of the sum.
+    assert abs(L.denoising_error(s, sigma, gamma) - float(ref)) <= 16 * EPS * float(ref)
+
 
 # -------------------------------------------------------------------------------------------------
 # Defect 2: one range rule for every constructor

@@ -381,6 +381,12 @@ BAD_CALLS = [
         ValueError,
         "G must have singular values with squares representable",
     ),
+    (
+        "estimate beyond the double range",
+        lambda: L.mle(PRIOR, 1e-300 * A2, 1e300 * Y2),
+        ValueError,
+        "the estimate is not representable in double precision",
+    ),
 ]
 
 
@@ -403,12 +409,13 @@ NEEDS_FACTOR = {
     "rank-deficient A",
     "indefinite covariance",
     "numerically singular covariance",
-    # singular values are properties of the factor
+    # singular values are properties of the factor, as is the size of the estimate
     "G whose singular values square to underflow",
     "G whose singular values square to overflow",
     "covariance whose eigenvalues are subnormal",
     "data too small for a representable covariance",
     "low-rank G whose singular values square to underflow",
+    "estimate beyond the double range",
 }
 
 
