@@ -10,8 +10,13 @@ import mpmath
 import numpy as np
 import pytest
 from helpers import EPS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lininv as L
+from lininv.strategies import spectra
+
+U = EPS / 2  # unit roundoff
 
 # -------------------------------------------------------------------------------------------------
 # mpmath references (50 digits: far below every tolerance here)
@@ -261,3 +266,114 @@ def test_the_range_rule_message_names_the_argument_and_the_values():
     )
     with pytest.raises(ValueError, match=pattern):
         L.LinearInvertiblePrior(1e-200 * np.eye(2))
+
+
+# -------------------------------------------------------------------------------------------------
+# Defects 3 and 4: predicted_error at any scale, with any noise
+
+
+def _mp_prediction(s, m, sigma):
+    """The deterministic equivalent, and the size S and slope D of its equation at the root.
+
+    40 digits; bisection in log kappa on a rigorous bracket (no starting guess). The equation is
+    G(kappa) = m - df(kappa) - m sigma^2 / kappa = 0, evaluated by lininv as an exact integer plus
+    fractions below 1/2 (:func:`lininv._theory._excess`); S is the sum of the magnitudes of those
+    terms and D = kappa G'(kappa).
+    """
+    with mpmath.workdps(40):
+        t = [mpmath.mpf(float(v)) ** 2 for v in s]
+        sg2 = mpmath.mpf(sigma) ** 2
+        n = len(t)
+
+        def G(k):  # m - df(k) - m sg2 / k, as an integer plus fractions (no cancellation)
+            small = [v for v in t if v < k]
+            big = [v for v in t if v >= k]
+            fractions = sum(k / (v + k) for v in big) - sum(v / (v + k) for v in small)
+            return (len(small) - (n - m)) + fractions - m * sg2 / k
+
+        def bisect(lo, hi):
+            a, b = mpmath.log(lo), mpmath.log(hi)
+            for _ in range(200):
+                mid = (a + b) / 2
+                a, b = (mid, b) if G(mpmath.exp(mid)) < 0 else (a, mid)
+            return mpmath.exp((a + b) / 2)
+
+        if sigma == 0 and m == n:
+            return 0.0, 0.0, 1.0
+        hi = 4 * (sg2 + sum(t) / m)
+        if sigma == 0:
+            k = bisect(min(t) / (10 * n), hi)
+        else:
+            k = bisect(sg2 / 2, hi)  # G(sigma^2) = -df(sigma^2) < 0
+        count = sum(1 for v in t if v < k) - (n - m)
+        S = abs(count) + sum(min(v, k) / (v + k) for v in t) + m * sg2 / k
+        D = sum(v * k / (v + k) ** 2 for v in t) + m * sg2 / k
+        return float(sum(k * v / (v + k) for v in t)), float(S), float(D)
+
+
+def _prediction_tolerance(n, S, D):
+    """Relative tolerance for predicted_error, from the conditioning of its equation.
+
+    Each term of G carries at most 5 u of rounding (t = (s/s_max)^2, a ratio, a sum and a
+    quotient) and the sum of n + 2 of them n + 1 u more, all relative to S: |dG| <= (n + 6) u S,
+    which moves the root by dG / D in log kappa. The bisection stops at adjacent doubles (2 u).
+    The error sum_i kappa t_i / (t_i + kappa) has d log E / d log kappa in [0, 1] and adds
+    (n + 6) u of its own (4 u per term, n - 1 in the sum, 2 u in kappa's conversion). A factor 2
+    covers second order.
+    """
+    return 2 * ((n + 6) * U * S / D + 2 * U + (n + 6) * U)
+
+
+@st.composite
+def _prediction_problems(draw):
+    s = draw(spectra(min_n=1, max_n=24, scale=False))
+    s = s * 10.0 ** draw(st.floats(-150.0, 150.0))
+    n = s.size
+    noisy = draw(st.booleans())
+    if noisy:
+        sigma = 10.0 ** draw(st.floats(-300.0, 300.0))
+        m = draw(st.integers(1, 3 * n))
+    else:
+        sigma, m = 0.0, draw(st.integers(1, n))
+    return s, m, sigma
+
+
+@settings(max_examples=150)
+@given(_prediction_problems())
+def test_predicted_error_against_mpmath_at_any_scale_and_noise(problem):
+    """brentq with xtol=1e-300 failed to converge on such spectra; large noise overflowed."""
+    s, m, sigma = problem
+    pred = L.predicted_error(s, m, sigma)
+    ref, S, D = _mp_prediction(s, m, sigma)
+    if ref == 0.0:
+        assert pred == 0.0
+        return
+    tol = _prediction_tolerance(s.size, S, D)
+    # A subnormal result (below 2.2e-308) is rounded to multiples of 2^-1074: one per term.
+    assert abs(pred - ref) <= tol * ref + (s.size + 2) * 2.0**-1074, (pred, ref, tol)
+
+
+@pytest.mark.parametrize(
+    "s, m, sigma",
+    [
+        ([1.0, 1e-4], 1, 1e-12),
+        ([1e20, 1e16], 1, 0.2),
+        ([1.0, 0.5], 1, 1e160),
+        ([1.0] * 6, 3, 1e300),
+    ],
+)
+def test_predicted_error_examples_from_the_report(s, m, sigma):
+    """RuntimeError: Failed to converge, and OverflowError for 1e160."""
+    ref, S, D = _mp_prediction(np.array(s), m, sigma)
+    tol = _prediction_tolerance(len(s), S, D)
+    assert abs(L.predicted_error(s, m, sigma) - ref) <= tol * ref
+
+
+@pytest.mark.parametrize("k", [-500, -100, 0, 100, 500])  # 2^k s within the range rule
+@pytest.mark.parametrize("sigma", [0.0, 1e-3, 1.0, 1e100])
+def test_predicted_error_is_exactly_homogeneous_of_degree_two(k, sigma):
+    """E(m) scales by 4^k when s and the noise scale by 2^k: exactly, in units of s_max^2."""
+    s = np.array([1.0, 0.6, 0.3, 0.01])
+    sk, sigk = np.ldexp(s, k), math.ldexp(sigma, k)
+    for m in (1, 2, 3) if sigma == 0 else (1, 3, 9):
+        assert L.predicted_error(sk, m, sigk) == math.ldexp(L.predicted_error(s, m, sigma), 2 * k)
