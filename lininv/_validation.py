@@ -7,8 +7,10 @@ expected, what arrived.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,9 @@ __all__ = [
     "check_choice",
     "check_rng",
     "describe",
+    "memory_limit",
+    "format_bytes",
+    "check_memory",
 ]
 
 
@@ -118,7 +123,8 @@ def as_spectrum(name: str, value: Any) -> np.ndarray:
         raise ValueError(
             f"{name} must be strictly positive (an invertible G); got minimum {arr.min():.3g}"
         )
-    s = np.sort(arr)[::-1].copy()
+    descending = arr.size < 2 or bool(np.all(arr[:-1] >= arr[1:]))  # O(n); sorting is not
+    s = arr.copy() if descending else np.sort(arr)[::-1].copy()
     check_spectrum_range(name, s)
     return s
 
@@ -220,3 +226,53 @@ def check_rng(rng: Any) -> np.random.Generator:
             "rng must be None, an int seed, a SeedSequence or a numpy Generator; "
             f"got {describe(rng)}"
         ) from exc
+
+
+@functools.lru_cache(maxsize=1)
+def memory_limit() -> int | None:
+    """Bytes of memory this process can use at most: physical memory, or a cgroup limit below it.
+
+    ``None`` when neither can be read (then no memory check refuses anything). Read once.
+    """
+    limits = []
+    try:
+        limits.append(int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES")))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, encoding="ascii") as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    limits = [x for x in limits if x > 0]
+    return min(limits) if limits else None
+
+
+def format_bytes(nbytes: float) -> str:
+    """``nbytes`` with a binary prefix, e.g. ``"7.3 TiB"``."""
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+    value = float(nbytes)
+    unit = 0
+    while value >= 1024.0 and unit < len(units) - 1:
+        value /= 1024.0
+        unit += 1
+    return f"{value:.0f} {units[unit]}" if unit == 0 else f"{value:.3g} {units[unit]}"
+
+
+def check_memory(name: str, value: Any, nbytes: float, what: str) -> None:
+    """Refuse a call whose estimated memory ``nbytes`` exceeds :func:`memory_limit`.
+
+    The message names the argument and its value, the estimate and what it holds, e.g.
+    ``trials = 1000000000000 needs about 22 TiB of memory (the per-draw errors); this machine
+    has 23 GiB``.
+    """
+    limit = memory_limit()
+    if limit is None or nbytes <= limit:
+        return
+    raise ValueError(
+        f"{name} = {value} needs about {format_bytes(nbytes)} of memory ({what}); this machine "
+        f"has {format_bytes(limit)}"
+    )

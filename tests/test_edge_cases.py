@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lininv as L
+from lininv import _montecarlo, _validation
+from lininv._montecarlo import CHUNK_DRAWS, errors_for_draws
 from lininv.strategies import spectra
 
 U = EPS / 2  # unit roundoff
@@ -377,3 +379,70 @@ def test_predicted_error_is_exactly_homogeneous_of_degree_two(k, sigma):
     sk, sigk = np.ldexp(s, k), math.ldexp(sigma, k)
     for m in (1, 2, 3) if sigma == 0 else (1, 3, 9):
         assert L.predicted_error(sk, m, sigk) == math.ldexp(L.predicted_error(s, m, sigma), 2 * k)
+
+
+# -------------------------------------------------------------------------------------------------
+# Defect 5: no unbounded work
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail if a Monte-Carlo run starts computing."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the call must be refused before any work")
+
+    monkeypatch.setattr(_montecarlo, "_compute_chunks", refuse)
+    monkeypatch.setattr(_montecarlo, "_errors_from_y", refuse)
+
+
+def test_huge_trials_are_refused_at_once_with_the_memory_estimate(no_work):
+    """trials=10**12 built 1.6e10 chunk tuples (MemoryError after 15 s)."""
+    with pytest.raises(ValueError, match=r"trials = 1000000000000 needs about 21.8 TiB of memory"):
+        L.expected_error([1.0] * 8, 2, trials=10**12)
+    with pytest.raises(ValueError, match=r"max_trials = 1000000000000 needs about 21.8 TiB"):
+        L.expected_error([1.0] * 8, 2, max_trials=10**12)
+
+
+def test_huge_m_with_noise_is_refused_at_once(no_work):
+    """m = 10**6 with noise asked for TiB of m x m matrices per draw."""
+    with pytest.raises(
+        ValueError, match=r"m = 1000000 needs about .* TiB of memory \(with n = 256"
+    ):
+        L.expected_error(np.ones(256), 10**6, 0.1)
+    omega = np.zeros((1, 2, 10**6))
+    with pytest.raises(ValueError, match=r"m = 1000000 needs about .* TiB of memory"):
+        errors_for_draws([1.0, 1.0], omega, 0.1)
+
+
+def test_memory_refusal_follows_the_machine(monkeypatch, no_work):
+    # 24 bytes per stored value dominate a flat n = 4 run: 10**6 trials need ~23 MiB.
+    monkeypatch.setattr(_validation, "memory_limit", lambda: 2**20)
+    with pytest.raises(ValueError, match=r"trials = 1000000 needs about 2\d.\d MiB .* has 1 MiB"):
+        L.expected_error([1.0] * 4, 2, trials=10**6)
+    monkeypatch.setattr(_validation, "memory_limit", lambda: None)  # unknown: nothing refused
+    _montecarlo.check_workload(4, 1.0, 2, 0.0, stored=10**15)
+
+
+def test_adaptive_run_plans_its_chunks_lazily(monkeypatch):
+    """An adaptive run must not allocate in proportion to max_trials before it starts.
+
+    A flat spectrum has zero variance, so the run stops after the minimum of 4 chunks; planning
+    all 10**11 / 64 chunks up front took tens of GiB.
+    """
+    import tracemalloc
+
+    monkeypatch.setattr(_validation, "memory_limit", lambda: 2**80)
+    L.expected_error([1.0] * 6, 2, rtol=1e-3, max_trials=256, rng=0)  # imports, compiled kernels
+    tracemalloc.start()
+    est = L.expected_error([1.0] * 6, 2, rtol=1e-3, max_trials=10**11, rng=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert est.trials == 4 * CHUNK_DRAWS and est.mean == 4.0
+    # One batch of normals (4096 draws of 6 x 2: 384 KiB) and a few 64-draw chunks of values.
+    assert peak < 2**21, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_noise_beyond_the_kernels_range_is_refused_in_errors_for_draws():
+    with pytest.raises(ValueError, match=r"noise_std must be at most sqrt\(max double / m\)"):
+        errors_for_draws([1.0, 1.0], np.ones((1, 2, 1)), 1e160)

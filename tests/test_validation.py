@@ -387,6 +387,43 @@ BAD_CALLS = [
         ValueError,
         "the estimate is not representable in double precision",
     ),
+    (
+        "trials that cannot fit in memory",
+        lambda: L.expected_error(GOOD_S, 2, trials=10**12),
+        ValueError,
+        r"trials = 1000000000000 needs about 21.8 TiB of memory",
+    ),
+    (
+        "max_trials that cannot fit in memory",
+        lambda: L.expected_error(GOOD_S, 2, max_trials=10**12),
+        ValueError,
+        r"max_trials = 1000000000000 needs about 21.8 TiB of memory",
+    ),
+    (
+        "m whose m x m matrices cannot fit in memory",
+        lambda: L.expected_error(GOOD_S, 10**6, 0.1),
+        ValueError,
+        r"m = 1000000 needs about .* TiB of memory \(with n = 4",
+    ),
+    (
+        "noise beyond the Monte-Carlo range",
+        lambda: L.expected_error(GOOD_S, 2, 1e160),
+        ValueError,
+        "noise_std must be at most 1e150 times s_max = 2",
+    ),
+    (
+        "sweep cell that cannot fit in memory",
+        lambda: L.sweep(GOOD_S, [2], trials=10**12),
+        ValueError,
+        r"trials = 1000000000000 needs about 21.8 TiB of memory \(mostly the per-draw errors "
+        "it holds for spectrum 's'\\)",
+    ),
+    (
+        "sweep noise beyond the Monte-Carlo range",
+        lambda: L.sweep(GOOD_S, [2], [1e300]),
+        ValueError,
+        "noise_stds must be at most 1e150 times s_max = 2 for spectrum 's'; got 1e\\+300",
+    ),
 ]
 
 
