@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import lininv
-from lininv._validation import check_int, check_real, describe
+from lininv._validation import check_int, describe
+from proofs_numeric._common import check_precision
 from proofs_numeric._denoising import check_denoising_error, check_optimal_gamma
 from proofs_numeric._equivalent import check_deterministic_equivalent
 from proofs_numeric._exact import check_exact_m1, check_flat_spectrum, check_two_dimensional
@@ -158,7 +159,7 @@ def run_steps(
     RunReport
     """
     seed = check_int("seed", seed, low=0)
-    precision = check_real("precision", precision, low=0.0, low_open=True)
+    precision = check_precision(precision)
     selected = select_steps(steps)
     results: list[StepResult] = []
     runtimes: list[float] = []
@@ -305,7 +306,8 @@ def add_arguments(parser: Any) -> None:
         "--precision",
         type=float,
         default=1.0,
-        help="multiplies every Monte-Carlo sample size (default 1; 4 halves the standard errors)",
+        help="multiplies every Monte-Carlo sample size (default 1; 4 halves the standard errors; "
+        "about 80 MiB of memory per unit)",
     )
     parser.add_argument(
         "--output",
@@ -326,7 +328,7 @@ def validate_args(args: Any) -> None:
     check_int("seed", args.seed, low=0)
     if not (isinstance(args.precision, float) and math.isfinite(args.precision)):
         raise ValueError(f"precision must be a finite number; got {args.precision!r}")
-    check_real("precision", args.precision, low=0.0, low_open=True)
+    check_precision(args.precision)
     select_steps(args.step)
     if not str(args.output).strip():
         raise ValueError("output must be a non-empty path stem")

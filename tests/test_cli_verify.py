@@ -100,6 +100,11 @@ BAD = [
     (["--seed", "-1"], "--seed must be >= 0"),
     (["--workers", "0"], "--workers must be >= 1"),
     (["--max-trials", "10"], "--max-trials must be >= 256"),
+    # Refused by the library before the output folder is created (a traceback in a worker before)
+    (["--noise", "1e300"], "noise_stds must be at most 1e150 times s_max = 1"),
+    (["--trials", "1000000000000"], r"trials = 1000000000000 needs about 21.8 TiB of memory"),
+    (["--max-trials", "1000000000000"], r"max_trials = 1000000000000 needs about 21.8 TiB"),
+    (["-n", "24", "--m", "2", "--noise", "0.1,1e200"], "noise_stds must be at most"),
 ]
 
 

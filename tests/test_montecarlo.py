@@ -470,6 +470,23 @@ BAD_EXPECTED = [
     (dict(s=[1.0, 1.0], m=1, executor="pool"), TypeError, "executor must be None"),
     (dict(s=[1.0, 1.0], m=1, batch_size=0), ValueError, r"batch_size must be an integer in"),
     (dict(s=[1e-100, 1e-100], m=1, noise_std=1e100), ValueError, "noise_std must be at most"),
+    # Work that cannot fit: refused at once, naming the argument and the memory it needs.
+    (
+        dict(s=[1.0, 1.0], m=1, trials=10**12),
+        ValueError,
+        r"trials = 1000000000000 needs about 21.8 TiB",
+    ),
+    (
+        dict(s=[1.0, 1.0], m=1, max_trials=10**12),
+        ValueError,
+        r"max_trials = 1000000000000 needs about",
+    ),
+    (dict(s=[1.0] * 4, m=10**6, noise_std=0.1), ValueError, r"m = 1000000 needs about .* TiB"),
+    (
+        dict(s=[1.0] * 4, m=2, trials=64, batch_size=10**12),
+        ValueError,
+        r"batch_size = 1000000000000",
+    ),
 ]
 
 
@@ -486,6 +503,16 @@ BAD_DRAWS = [
     (dict(s=[1.0, 1.0], omega=np.ones((1, 2, 3))), ValueError, "m <= n = 2 columns without noise"),
     (dict(s=[1.0, 1.0], omega=np.full((1, 2, 1), np.nan)), ValueError, "omega must be finite"),
     (dict(s=[1.0, 1.0], omega=np.ones((1, 2, 1)), noise_std=-1.0), ValueError, "noise_std"),
+    (
+        dict(s=[1.0, 1.0], omega=np.ones((1, 2, 1)), noise_std=1e160),
+        ValueError,
+        r"noise_std must be at most sqrt\(max double / m\)",
+    ),
+    (
+        dict(s=[1.0, 1.0], omega=np.zeros((1, 2, 10**6)), noise_std=0.1),
+        ValueError,
+        r"m = 1000000 needs about .* TiB",
+    ),
 ]
 
 

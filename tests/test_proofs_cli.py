@@ -20,6 +20,7 @@ from proofs_numeric.__main__ import main as proofs_main
         (["--precision", "nan"], "precision must be a finite number"),
         (["--seed", "-1"], "seed must be an integer in"),
         (["--output", " "], "output must be a non-empty path stem"),
+        (["--step", "8c", "--precision", "1e12"], "precision = 1e+12 needs about"),
     ],
 )
 @pytest.mark.parametrize("entry", ["lininv", "module"])
