@@ -42,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
     )
     parser.add_argument(
-        "--version", action="store_true", help="print the version and exit (with --verbose: "
-        "the versions of the numerical libraries, the platform, CPU and BLAS)"
+        "--version",
+        action="store_true",
+        help="print the version and exit (with --verbose: "
+        "the versions of the numerical libraries, the platform, CPU and BLAS)",
     )
     parser.add_argument("--verbose", action="store_true", help="with --version: the environment")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
