@@ -5,7 +5,7 @@ import pytest
 
 import lininv
 from lininv.bridge import Table, compare, mean_ci
-from lininv.bridge._store import CellStore
+from lininv._io import CellStore
 from lininv.flows import linear_flow
 
 
@@ -96,10 +96,12 @@ def test_baseline_weights_are_chosen_on_the_held_out_signals_not_the_test_signal
 def test_resume_gives_the_same_table(tmp_path):
     X_train, X_test = _data(seed=2)
     flow = linear_flow(lininv.LinearInvertiblePrior.fit(X_train))
-    params = {"test": 1}
-    partial = _compare(flow, X_test[:6], X_train, ms=(4,), store=CellStore(tmp_path, params))
-    assert (tmp_path / "cell-m=4.json").exists()
-    full = _compare(flow, X_test[:6], X_train, ms=(4, 8), store=CellStore(tmp_path, params))
+    params, path = {"test": 1}, tmp_path / "cells.json"
+    with CellStore(path, params) as store:
+        partial = _compare(flow, X_test[:6], X_train, ms=(4,), store=store)
+    with CellStore(path, params) as store:
+        assert store.keys() == ["m=4"]
+        full = _compare(flow, X_test[:6], X_train, ms=(4, 8), store=store)
     fresh = _compare(flow, X_test[:6], X_train, ms=(4, 8))
     assert full.table.rows[0] == partial.table.rows[0]
     for a, b in zip(full.table.rows, fresh.table.rows, strict=True):
@@ -107,7 +109,7 @@ def test_resume_gives_the_same_table(tmp_path):
         for key in a:
             assert a[key] == pytest.approx(b[key], rel=1e-12, abs=0), key
     with pytest.raises(ValueError, match="other parameters"):
-        CellStore(tmp_path, {"test": 2})
+        CellStore(path, {"test": 2}).open()
 
 
 def test_mean_ci():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -130,12 +131,21 @@ def run(args: Any) -> int:
             "to finish or use another output"
         ) from None
     progress = progress_printer(quiet=args.quiet)
+    command = shlex.join(
+        ["lininv", "experiments", args.name, "--output", str(folder), "--seed", str(seed)]
+        + (["--small"] if args.small else [])
+    )
     try:
         for name in names:
             t0 = time.perf_counter()
             try:
                 result = experiments.run(
-                    name, small=args.small, seed=seed, output=folder, progress=progress
+                    name,
+                    small=args.small,
+                    seed=seed,
+                    output=folder,
+                    progress=progress,
+                    command=command,
                 )
             except StoreError as exc:  # cells of other settings, or a damaged store
                 raise usage_error(exc, {"output": "--output"}) from None

@@ -129,7 +129,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _digit(flag: str, text: str) -> int:
-    return parse_int(flag, text, low=0, high=9)
+    if not text.isdigit() or int(text) > 9:
+        raise UsageError(f"{flag} must be comma-separated digits 0..9; got {text!r}")
+    return int(text)
 
 
 def _choice(flag: str, text: str, choices: tuple[str, ...]) -> str:

@@ -44,6 +44,7 @@ def compressed_sensing(
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
+    command: str | None = None,
 ) -> ExperimentResult:
     r"""Experiment 1: recovery error vs ``m`` for the flow, Lasso, rank-k and the linear theory.
 
@@ -75,6 +76,8 @@ def compressed_sensing(
         Folder for resumable progress (``output/.cells/compressed-sensing.json``).
     progress : bool or callable, default=False
         A bar (``True``) or a callback per finished ``m`` (:mod:`lininv._progress`).
+    command : str, optional
+        The command line recorded in the provenance (default: this process's).
 
     Returns
     -------
@@ -100,7 +103,7 @@ def compressed_sensing(
         "init": "zeros",
         "gamma": 0.0,
     }
-    prov = provenance(seed=seed)
+    prov = provenance(seed=seed, command=command)
     with open_cells(
         output, "compressed-sensing", params, provenance=prov, validate=COMPARE_CELL
     ) as store:

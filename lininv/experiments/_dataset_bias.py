@@ -100,6 +100,7 @@ def dataset_bias(
     train: Callable[[Any], FlowPrior] | None = None,
     output: Any = None,
     progress: Progress = False,
+    command: str | None = None,
 ) -> ExperimentResult:
     r"""Experiment 4b: train without one digit class, recover that class (out of distribution).
 
@@ -138,6 +139,8 @@ def dataset_bias(
         Folder for resumable progress: the cells in ``output/.cells/dataset-bias.json``, the
         trained flow in ``output/.cells/dataset-bias.flow.npz``.
     progress : bool or callable, default=False
+    command : str, optional
+        The command line recorded in the provenance (default: this process's).
 
     Returns
     -------
@@ -174,7 +177,7 @@ def dataset_bias(
         "custom_train": train is not None,
         "recipe": recipe.fit_options() if flow is None and train is None else None,
     }
-    prov = provenance(seed=seed)
+    prov = provenance(seed=seed, command=command)
     split = recipe.split(exclude=(exclude,))
     train_seconds = 0.0
     with (

@@ -71,6 +71,7 @@ def denoising(
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
+    command: str | None = None,
 ) -> ExperimentResult:
     r"""Experiment 2: denoising error vs ``gamma`` at several noise levels.
 
@@ -100,6 +101,8 @@ def denoising(
     output : path-like, optional
         Folder for resumable progress (``output/.cells/denoising.json``).
     progress : bool or callable, default=False
+    command : str, optional
+        The command line recorded in the provenance (default: this process's).
 
     Returns
     -------
@@ -122,7 +125,7 @@ def denoising(
     prior = LinearInvertiblePrior.fit(data.X_train)
     s_fit = prior.singular_values
     S_local = None
-    prov = provenance(seed=seed)
+    prov = provenance(seed=seed, command=command)
     table = Table(DENOISING_COLUMNS, title="Denoising error ||x_hat - x0||^2 vs gamma", meta=prov)
     eye = np.eye(n)
     with (

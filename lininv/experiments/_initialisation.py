@@ -62,6 +62,7 @@ def initialisation(
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
+    command: str | None = None,
 ) -> ExperimentResult:
     r"""Experiment 4a: error vs the norm of the initial latent, at ``gamma = 0`` and the best ``gamma``.
 
@@ -97,6 +98,8 @@ def initialisation(
     output : path-like, optional
         Folder for resumable progress (``output/.cells/initialisation.json``).
     progress : bool or callable, default=False
+    command : str, optional
+        The command line recorded in the provenance (default: this process's).
 
     Returns
     -------
@@ -127,7 +130,7 @@ def initialisation(
         "seed": seed,
     }
     clock: list[float] = []
-    prov = provenance(seed=seed)
+    prov = provenance(seed=seed, command=command)
     A = stream(seed, Stream.INIT_OPERATORS).standard_normal((X.shape[0], m, n)) / np.sqrt(m)
     Y = np.einsum("kmn,kn->km", A, X)
     Av = stream(seed, Stream.INIT_VALIDATION_OPERATORS).standard_normal((Xv.shape[0], m, n))

@@ -60,6 +60,7 @@ def inpainting(
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
+    command: str | None = None,
 ) -> ExperimentResult:
     r"""Experiment 3: inpainting a centred ``hole x hole`` block; flow from ``z = 0`` vs random starts.
 
@@ -90,6 +91,8 @@ def inpainting(
     output : path-like, optional
         Folder for resumable progress (``output/.cells/inpainting.json``).
     progress : bool or callable, default=False
+    command : str, optional
+        The command line recorded in the provenance (default: this process's).
 
     Returns
     -------
@@ -116,7 +119,7 @@ def inpainting(
         "seed": seed,
     }
     clock: list[float] = []
-    prov = provenance(seed=seed)
+    prov = provenance(seed=seed, command=command)
     mask = centre_mask((8, 8), hole)
     A = mask_measurements(mask, n)
     Y = X @ A.T

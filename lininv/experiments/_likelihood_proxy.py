@@ -40,6 +40,7 @@ def likelihood_proxy(
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
+    command: str | None = None,
 ) -> ExperimentResult:
     r"""Is :math:`\|z\|^2` a proxy for :math:`-\log p_G(x)`? Spearman rank correlation.
 
@@ -60,6 +61,8 @@ def likelihood_proxy(
     output : path-like, optional
         Accepted for a uniform interface; the experiment has no cells to resume (seconds).
     progress : bool or callable, default=False
+    command : str, optional
+        The command line recorded in the provenance (default: this process's).
 
     Returns
     -------
@@ -81,7 +84,7 @@ def likelihood_proxy(
     table = Table(
         ["flow", "signals", "n", "spearman_rho", "p_value"],
         title="Rank correlation of ||z||^2 and -log p_G(x)",
-        meta=provenance(seed=seed),
+        meta=provenance(seed=seed, command=command),
     )
     scatter: dict[str, dict[str, np.ndarray]] = {}
     with progress_sink(progress, "likelihood-proxy", 4, "cell") as sink:

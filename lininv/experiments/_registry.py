@@ -30,7 +30,7 @@ class Experiment:
     name : str
         Its command name (``lininv experiments NAME``) and the stem of its files.
     compute : callable
-        ``compute(flow=None, data=None, *, seed, output, progress, **settings)`` returning an
+        ``compute(flow=None, data=None, *, seed, output, progress, command, **settings)`` returning an
         :class:`ExperimentResult` (experiments that build their own flow take no ``data``).
     summary : str
         One line for the command's help.
@@ -113,7 +113,7 @@ def register(
             raise TypeError(f"an experiment must be a function; got {describe(fn)}")
         accepted = inspect.signature(fn).parameters
         unknown = [k for k in settings if k not in accepted]
-        for key in ("seed", "output", "progress", *unknown):
+        for key in ("seed", "output", "progress", "command", *unknown):
             if key not in accepted:
                 raise TypeError(f"the experiment {name!r} must accept the keyword {key!r}")
         _REGISTRY[name] = Experiment(name, fn, summary, MappingProxyType(settings), order)
@@ -139,6 +139,7 @@ def run(
     seed: int = 0,
     output: Any = None,
     progress: Any = False,
+    command: str | None = None,
     **settings: Any,
 ) -> ExperimentResult:
     """Run a registered experiment by name.
@@ -156,6 +157,8 @@ def run(
     progress : bool or callable, default=False
         A progress bar, or a callback receiving a :class:`lininv._progress.ProgressEvent` per
         finished cell.
+    command : str, optional
+        The command line recorded in the results' provenance (default: this process's).
     **settings
         Keywords of the experiment's function (they override the reduced settings), e.g. a
         ``flow``.
@@ -170,4 +173,4 @@ def run(
     if not isinstance(small, bool):
         raise TypeError(f"small must be a bool; got {describe(small)}")
     kwargs = {**(exp.small if small else {}), **settings}
-    return exp.compute(seed=seed, output=output, progress=progress, **kwargs)
+    return exp.compute(seed=seed, output=output, progress=progress, command=command, **kwargs)
