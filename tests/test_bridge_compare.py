@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import lininv
-from lininv.bridge import Table, compare, mean_ci
 from lininv._io import CellStore
+from lininv.bridge import Table, compare, mean_ci
 from lininv.flows import linear_flow
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lininv._io import output_folder
 from lininv._progress import Progress, check_progress, progress_sink
 from lininv._provenance import provenance
 from lininv._validation import check_int, describe
@@ -180,35 +179,26 @@ def dataset_bias(
     prov = provenance(seed=seed, command=command)
     split = recipe.split(exclude=(exclude,))
     train_seconds = 0.0
-    with (
-        open_cells(output, "dataset-bias", params, provenance=prov, validate=_validate) as store,
-        progress_sink(progress, "dataset-bias", 1, "flow") as sink,
-    ):
-        if flow is None:
-            path = None if output is None else flow_path(output)
-            if path is not None and path.exists():
-                flow = flows.load(path)
-                assert store is not None
-                train_seconds = float((store.get("training") or {}).get("_seconds") or 0.0)
-            else:
+    with open_cells(output, "dataset-bias", params, provenance=prov, validate=_validate) as store:
+        path = None if output is None else flow_path(output)
+        if flow is None and store is not None and "training" in store and path.exists():
+            # the flow of these settings, saved by an earlier run (its cell is written after it)
+            flow = flows.load(path)
+            train_seconds = float(store.get("training")["_seconds"])
+        elif flow is None:
+            with progress_sink(progress, "dataset-bias: training", 1, "flow") as sink:
                 t1 = time.perf_counter()
-                flow = (
-                    train(split)
-                    if train is not None
-                    else _train_without(recipe, exclude, seed, epochs)
-                )
-                flow = check_flow_prior(flow, name="train(split)", needs=COMPARE_NEEDS)
+                if train is not None:
+                    flow = check_flow_prior(train(split), name="train(split)", needs=COMPARE_NEEDS)
+                else:
+                    flow = _train_without(recipe, exclude, seed, epochs)
                 train_seconds = time.perf_counter() - t1
-                if path is not None and hasattr(flow, "save"):
-                    assert store is not None
-                    if isinstance(flow.metadata, dict):
+                if store is not None and path is not None and hasattr(flow, "save"):
+                    if isinstance(getattr(flow, "metadata", None), dict):
                         flow.metadata["provenance"] = prov
-                    output_folder(path.parent, "output")
                     flow.save(path)
                     store.put("training", {"_seconds": train_seconds})
-            sink.update(
-                label=f"flow trained without digit {exclude}", info=f"{train_seconds:.1f} s"
-            )
+                sink.update(label=f"without digit {exclude}", info=f"{train_seconds:.1f} s")
         data = digits_data(split, n_val=n_val)
         X_ood = data.X_test[data.y_test == exclude]
         X_ood = subset(X_ood, n_test, stream(seed, Stream.TEST_PICK))

@@ -81,7 +81,30 @@ def save_result(result: ExperimentResult, folder: Any) -> list[str]:
     The JSON holds ``name``, ``provenance``, ``params``, ``table`` (title, columns, rows),
     ``data``, ``seconds``, ``compute_seconds`` and ``figure_data`` (NaN written as null);
     :func:`load_result` reads it back.
-    Both files are written atomically. Returns the two paths.
+    Both files are written atomically.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+    folder : path-like
+        Created if missing.
+
+    Returns
+    -------
+    list of str
+        The paths of the CSV and the JSON file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lininv._table import Table
+    >>> from lininv.experiments import ExperimentResult, load_result, save_result
+    >>> table = Table(["m", "error"], [{"m": 8, "error": 0.1 + 0.2}], meta={"seed": 0})
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = save_result(ExperimentResult("demo", table, {"seed": 0}), folder)
+    ...     back = load_result(folder, "demo")
+    >>> back.table.rows, back.provenance
+    ([{'m': 8, 'error': 0.30000000000000004}], {'seed': 0})
     """
     if not isinstance(result, ExperimentResult):
         raise TypeError(f"result must be an ExperimentResult; got {describe(result)}")

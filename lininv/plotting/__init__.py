@@ -24,9 +24,10 @@ The experiments (from a :class:`lininv.experiments.ExperimentResult`; ``_experim
 Proof figures will join as their own module (``_proofs``), re-exported here like the others.
 """
 
-from lininv.plotting._axes import bin_edges as _bin_edges
-from lininv.plotting._axes import log_limits as _log_limits
-from lininv.plotting._axes import scaled as _scaled
+# The shared axis helpers keep their former private names here (proofs_numeric imports them).
+from lininv.plotting._axes import bin_edges as _bin_edges  # noqa: F401
+from lininv.plotting._axes import log_limits as _log_limits  # noqa: F401
+from lininv.plotting._axes import scaled as _scaled  # noqa: F401
 from lininv.plotting._bounds import plot_bounds, plot_prediction_error
 from lininv.plotting._bridge import (
     plot_comparison,
@@ -65,6 +66,3 @@ __all__ = [
     "plot_inpainting_examples",
     "plot_likelihood_scatter",
 ]
-
-# Shared axis helpers, kept importable under their historical private names (proofs_numeric).
-_HELPERS = (_bin_edges, _log_limits, _scaled)
