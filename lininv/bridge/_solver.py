@@ -261,7 +261,9 @@ def solve_all(
     if batch == "lockstep" and k > 1:
         _run_lockstep(flow, A, Y, gamma, k, chunk, solve_slice)
     else:
-        size = k if batch == "joint" and chunk is None else (chunk if batch == "joint" else 1)
+        size = 1  # "loop": one problem per solve; "joint": groups of chunk (default all)
+        if batch == "joint":
+            size = k if chunk is None else chunk
         for start in range(0, k, size):
             sl = slice(start, min(start + size, k))
             Asl = A if A.ndim == 2 else A[sl]

@@ -180,10 +180,10 @@ def dataset_bias(
     split = recipe.split(exclude=(exclude,))
     train_seconds = 0.0
     with open_cells(output, "dataset-bias", params, provenance=prov, validate=_validate) as store:
-        path = None if output is None else flow_path(output)
-        if flow is None and store is not None and "training" in store and path.exists():
+        saved = store is not None and "training" in store and flow_path(output).exists()
+        if flow is None and store is not None and saved:
             # the flow of these settings, saved by an earlier run (its cell is written after it)
-            flow = flows.load(path)
+            flow = flows.load(flow_path(output))
             train_seconds = float(store.get("training")["_seconds"])
         elif flow is None:
             with progress_sink(progress, "dataset-bias: training", 1, "flow") as sink:
@@ -193,10 +193,11 @@ def dataset_bias(
                 else:
                     flow = _train_without(recipe, exclude, seed, epochs)
                 train_seconds = time.perf_counter() - t1
-                if store is not None and path is not None and hasattr(flow, "save"):
-                    if isinstance(getattr(flow, "metadata", None), dict):
-                        flow.metadata["provenance"] = prov
-                    flow.save(path)
+                if store is not None and hasattr(flow, "save"):
+                    metadata = getattr(flow, "metadata", None)
+                    if isinstance(metadata, dict):
+                        metadata["provenance"] = prov
+                    flow.save(flow_path(output))
                     store.put("training", {"_seconds": train_seconds})
                 sink.update(label=f"without digit {exclude}", info=f"{train_seconds:.1f} s")
         data = digits_data(split, n_val=n_val)

@@ -55,12 +55,12 @@ def _panels(ax: Any, count: int, width: float) -> list[Any]:
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, axes = plt.subplots(1, count, figsize=(width, 4.4), squeeze=False)
-        return list(axes[0])
-    axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
-    if len(axes) != count:
-        raise ValueError(f"ax must be {count} Axes for this figure; got {len(axes)}")
-    return axes
+        _, grid = plt.subplots(1, count, figsize=(width, 4.4), squeeze=False)
+        return list(grid[0])
+    given = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
+    if len(given) != count:
+        raise ValueError(f"ax must be {count} Axes for this figure; got {len(given)}")
+    return given
 
 
 def plot_inpainting_examples(result: Any, ax: Any = None) -> Any:
@@ -78,7 +78,10 @@ def plot_inpainting_examples(result: Any, ax: Any = None) -> Any:
     """
     fig = _check(result).figure_data
     if "images" not in fig or "labels" not in fig:
-        raise ValueError(f"result must be an inpainting result; got one of {result.name!r}")
+        raise ValueError(
+            "result must be an inpainting result with its example images in figure_data; got "
+            f"{result.name!r} without them (saved by an older lininv? recompute it)"
+        )
     images = np.asarray(fig["images"], dtype=float)  # None (unobserved) becomes NaN
     return plot_images(images, ax, row_labels=list(fig["labels"]))
 
@@ -103,7 +106,10 @@ def plot_likelihood_scatter(
     """
     scatter = _check(result).figure_data.get("scatter")
     if not scatter:
-        raise ValueError(f"result must be a likelihood-proxy result; got one of {result.name!r}")
+        raise ValueError(
+            "result must be a likelihood-proxy result with its scatter data in figure_data; got "
+            f"{result.name!r} without it (saved by an older lininv? recompute it)"
+        )
     chosen = ("samples", "test images") if signals is None else tuple(signals)
     keys = [f"{flow}, {s}" for s in chosen]
     missing = [k for k in keys if k not in scatter]
