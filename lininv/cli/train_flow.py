@@ -34,17 +34,58 @@ __all__ = ["add_parser", "run", "recipe_from_args", "TEST_NOISE_SEED"]
 #: held-out numbers of different flows are comparable).
 TEST_NOISE_SEED = 12345
 
-#: Conditioner nonlinearities and mixing layers (as :func:`lininv.flows.realnvp` accepts them).
-ACTIVATIONS = ("relu", "tanh", "elu")
+#: Mixing layers (as :func:`lininv.flows.realnvp` accepts them).
 MIXINGS = ("permutation", "rotation")
 
 #: Images in scikit-learn's digits.
 N_DIGITS = 1797
 
 
-def add_parser(subparsers: Any) -> None:
-    from lininv.flows._pretrained import DEFAULT_RECIPE as D
+#: Each recipe flag: (flag, the TrainingRecipe field it sets, its help). Flags left out take the
+#: recipe's default, which the help shows ({default}); the values are defined once, in
+#: lininv.flows.DEFAULT_RECIPE (imported only when the help is shown or the command runs).
+_RECIPE_FLAGS = (
+    ("--seed", "seed", "seed of weights and training"),
+    ("--layers", "n_layers", "coupling steps"),
+    ("--hidden", "hidden", "conditioner width"),
+    ("--activation", "activation", "relu, tanh or elu"),
+    ("--mixing", "mixing", "permutation or rotation"),
+    ("--logit", "logit", "add a Logit layer with this margin ALPHA, 0 < ALPHA < 0.5"),
+    ("--epochs", "epochs", "maximum epochs"),
+    ("--batch-size", "batch_size", "minibatch"),
+    ("--lr", "lr", "Adam step size"),
+    ("--weight-decay", "weight_decay", "decoupled weight decay per unit step"),
+    ("--patience", "patience", "early-stopping patience"),
+    ("--val-fraction", "val_fraction", "validation hold-out of the training images, 0..0.9"),
+    (
+        "--val-trim",
+        "val_trim",
+        "fraction of worst validation images ignored by early stopping, 0..0.5 "
+        "(see lininv.flows.fit)",
+    ),
+    ("--n-train", "n_train", f"training images, 1..{N_DIGITS - 1}"),
+    ("--split-seed", "split_seed", "seed of the split"),
+    ("--exclude", "exclude", "comma-separated digit classes left out of training, e.g. 3 or 3,8"),
+)
 
+_FIELD = {flag.lstrip("-").replace("-", "_"): field for flag, field, _ in _RECIPE_FLAGS}
+
+
+class _Help(argparse.HelpFormatter):
+    """Shows the recipe's defaults, read from lininv.flows.DEFAULT_RECIPE when help is asked."""
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        text = super()._expand_help(action)
+        if "{default}" in text:
+            from lininv.flows._pretrained import DEFAULT_RECIPE
+
+            value = getattr(DEFAULT_RECIPE, _FIELD[action.dest])
+            shown = ",".join(map(str, value)) or "none" if isinstance(value, tuple) else value
+            text = text.replace("{default}", "none" if value is None else str(shown))
+        return text
+
+
+def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "train-flow",
         help="train the RealNVP on the 8x8 digits and save it",
@@ -55,70 +96,12 @@ def add_parser(subparsers: Any) -> None:
             "produced lininv/data/default_flow.npz."
         ),
         epilog=EXIT_CODES_HELP,
+        formatter_class=_Help,
     )
     p.add_argument("--output", "-o", default="flow.npz", help="output .npz (default: flow.npz)")
-    p.add_argument(
-        "--seed", default=str(D.seed), help=f"seed of weights and training (default {D.seed})"
-    )
-    p.add_argument(
-        "--layers", default=str(D.n_layers), help=f"coupling steps (default {D.n_layers})"
-    )
-    p.add_argument(
-        "--hidden", default=str(D.hidden), help=f"conditioner width (default {D.hidden})"
-    )
-    p.add_argument(
-        "--activation", default=D.activation, help=f"relu, tanh or elu (default {D.activation})"
-    )
-    p.add_argument(
-        "--mixing", default=D.mixing, help=f"permutation or rotation (default {D.mixing})"
-    )
-    p.add_argument(
-        "--logit",
-        default=None,
-        metavar="ALPHA",
-        help="add a Logit layer with this margin, 0 < ALPHA < 0.5 (default: none)",
-    )
-    p.add_argument("--epochs", default=str(D.epochs), help=f"maximum epochs (default {D.epochs})")
-    p.add_argument(
-        "--batch-size", default=str(D.batch_size), help=f"minibatch (default {D.batch_size})"
-    )
-    p.add_argument("--lr", default=str(D.lr), help=f"Adam step size (default {D.lr:g})")
-    p.add_argument(
-        "--weight-decay",
-        default=str(D.weight_decay),
-        help=f"decoupled weight decay per unit step (default {D.weight_decay:g})",
-    )
-    p.add_argument(
-        "--patience",
-        default=str(D.patience),
-        help=f"early-stopping patience (default {D.patience})",
-    )
-    p.add_argument(
-        "--val-fraction",
-        default=str(D.val_fraction),
-        help=f"validation hold-out of the training images, 0..0.9 (default {D.val_fraction:g})",
-    )
-    p.add_argument(
-        "--val-trim",
-        default=str(D.val_trim),
-        help="fraction of worst validation images ignored by early stopping, 0..0.5 "
-        f"(default {D.val_trim:g}; see lininv.flows.fit)",
-    )
-    p.add_argument(
-        "--n-train",
-        default=str(D.n_train),
-        help=f"training images, 1..{N_DIGITS - 1} (default {D.n_train})",
-    )
-    p.add_argument(
-        "--split-seed",
-        default=str(D.split_seed),
-        help=f"seed of the split (default {D.split_seed})",
-    )
-    p.add_argument(
-        "--exclude",
-        default="",
-        help="comma-separated digit classes left out of training, e.g. 3 or 3,8",
-    )
+    for flag, _, text in _RECIPE_FLAGS:
+        metavar = "ALPHA" if flag == "--logit" else None
+        p.add_argument(flag, default=None, metavar=metavar, help=f"{text} (default {{default}})")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -128,44 +111,68 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _digit(flag: str, text: str) -> int:
-    if not text.isdigit() or int(text) > 9:
-        raise UsageError(f"{flag} must be comma-separated digits 0..9; got {text!r}")
-    return int(text)
+def _digits(flag: str, text: str) -> tuple[int, ...]:
+    if not text.strip():
+        return ()
+
+    def digit(flag: str, item: str) -> int:
+        if not item.isdigit() or int(item) > 9:
+            raise UsageError(f"{flag} must be comma-separated digits 0..9; got {text!r}")
+        return int(item)
+
+    return tuple(sorted(parse_list(flag, text, digit)))
 
 
-def _choice(flag: str, text: str, choices: tuple[str, ...]) -> str:
-    if text not in choices:
-        raise UsageError(f"{flag} must be one of {', '.join(choices)}; got {text!r}")
-    return text
+def _activations() -> tuple[str, ...]:
+    from lininv.flows._coupling import ACTIVATIONS
+
+    return tuple(ACTIVATIONS)
+
+
+def _choice(choices: tuple[str, ...]) -> Any:
+    def parse(flag: str, text: str) -> str:
+        if text not in choices:
+            raise UsageError(f"{flag} must be one of {', '.join(choices)}; got {text!r}")
+        return text
+
+    return parse
+
+
+#: How each recipe flag is read (flag, text) -> value, with its bounds.
+_PARSERS: dict[str, Any] = {
+    "--seed": lambda f, t: parse_seed(t, f),
+    "--layers": lambda f, t: parse_int(f, t, low=1),
+    "--hidden": lambda f, t: parse_int(f, t, low=1),
+    "--activation": lambda f, t: _choice(_activations())(f, t),
+    "--mixing": _choice(MIXINGS),
+    "--logit": lambda f, t: parse_float(f, t, 0.0, 0.5, low_open=True, high_open=True),
+    "--epochs": lambda f, t: parse_int(f, t, low=1),
+    "--batch-size": lambda f, t: parse_int(f, t, low=1),
+    "--lr": lambda f, t: parse_float(f, t, 0.0, low_open=True),
+    "--weight-decay": lambda f, t: parse_float(f, t, 0.0),
+    "--patience": lambda f, t: parse_int(f, t, low=1),
+    "--val-fraction": lambda f, t: parse_float(f, t, 0.0, 0.9),
+    "--val-trim": lambda f, t: parse_float(f, t, 0.0, 0.5),
+    "--n-train": lambda f, t: parse_int(f, t, low=1, high=N_DIGITS - 1),
+    "--split-seed": lambda f, t: parse_seed(t, f),
+    "--exclude": _digits,
+}
 
 
 def recipe_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`lininv.flows.TrainingRecipe` of the flags (``UsageError`` naming a bad one)."""
-    from lininv.flows._pretrained import TrainingRecipe
+    """The :class:`lininv.flows.TrainingRecipe` of the flags (``UsageError`` naming a bad one).
 
-    exclude = () if not args.exclude.strip() else parse_list("--exclude", args.exclude, _digit)
-    logit = None
-    if args.logit is not None:
-        logit = parse_float("--logit", args.logit, 0.0, 0.5, low_open=True, high_open=True)
-    return TrainingRecipe(
-        seed=parse_seed(args.seed),
-        n_layers=parse_int("--layers", args.layers, low=1),
-        hidden=parse_int("--hidden", args.hidden, low=1),
-        activation=_choice("--activation", args.activation, ACTIVATIONS),
-        mixing=_choice("--mixing", args.mixing, MIXINGS),
-        logit=logit,
-        epochs=parse_int("--epochs", args.epochs, low=1),
-        batch_size=parse_int("--batch-size", args.batch_size, low=1),
-        lr=parse_float("--lr", args.lr, 0.0, low_open=True),
-        weight_decay=parse_float("--weight-decay", args.weight_decay, 0.0),
-        patience=parse_int("--patience", args.patience, low=1),
-        val_fraction=parse_float("--val-fraction", args.val_fraction, 0.0, 0.9),
-        val_trim=parse_float("--val-trim", args.val_trim, 0.0, 0.5),
-        n_train=parse_int("--n-train", args.n_train, low=1, high=N_DIGITS - 1),
-        split_seed=parse_seed(args.split_seed, "--split-seed"),
-        exclude=tuple(sorted(exclude)),
-    )
+    Every flag given is parsed and checked in its own name; the others keep the default recipe's
+    value.
+    """
+    from lininv.flows._pretrained import DEFAULT_RECIPE
+
+    changes = {}
+    for flag, field, _ in _RECIPE_FLAGS:
+        text = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if text is not None:
+            changes[field] = _PARSERS[flag](flag, text)
+    return DEFAULT_RECIPE.replace(**changes)
 
 
 def _check_sizes(recipe: Any, n_rows: int) -> None:

@@ -30,8 +30,9 @@ class Experiment:
     name : str
         Its command name (``lininv experiments NAME``) and the stem of its files.
     compute : callable
-        ``compute(flow=None, data=None, *, seed, output, progress, command, **settings)`` returning an
-        :class:`ExperimentResult` (experiments that build their own flow take no ``data``).
+        ``compute(flow=None, data=None, *, seed, output, progress, command, **settings)``
+        returning an :class:`ExperimentResult` (experiments that train their own flow take no
+        ``data``).
     summary : str
         One line for the command's help.
     small : mapping
@@ -52,7 +53,7 @@ class Experiment:
 
 _REGISTRY: dict[str, Experiment] = {}
 
-#: Registered experiments by command name, in registration order (the order ``all`` runs them).
+#: Registered experiments by command name, in their order (the order ``all`` runs them).
 EXPERIMENTS: Mapping[str, Experiment] = MappingProxyType(_REGISTRY)
 
 
