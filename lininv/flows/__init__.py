@@ -1,7 +1,8 @@
 """A small normalizing flow in numpy: RealNVP affine couplings, trained by maximum likelihood.
 
-The nonlinear side of the bridge (``docs/theory.md``, section 8): a flow small enough to train on a CPU in
-a minute, fully inspectable, with exact log-densities, exact Jacobians and reverse-mode gradients.
+The nonlinear side of the bridge (``docs/theory.md``, section 8): a flow small enough to train on
+a CPU in a minute, fully inspectable, with exact log-densities, exact Jacobians and reverse-mode
+gradients.
 
 Convention: ``G`` maps latent to signal. ``forward(z) -> (x, logabsdet)`` with
 ``logabsdet = log|det dx/dz|``; ``inverse(x) -> (z, logabsdet)`` with ``logabsdet = log|det dz/dx|``;
