@@ -48,7 +48,7 @@ def test_unwritable_output_exits_2_in_one_line(capsys):
 
 
 def test_a_second_run_on_the_same_output_fails_at_once(capsys, tmp_path):
-    with Lock(tmp_path / ".experiments"):  # what a first run holds while it computes
+    with Lock(tmp_path / "experiments"):  # what a first run holds while it computes
         t0 = time.perf_counter()
         assert main(["experiments", "likelihood-proxy", "--small", "--output", str(tmp_path)]) == 2
         assert time.perf_counter() - t0 < 10.0

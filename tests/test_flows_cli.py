@@ -125,7 +125,7 @@ def test_a_folder_as_output_exits_2_before_training(tmp_path, capsys):
 
 def test_a_second_run_on_the_same_output_fails_at_once(tmp_path, capsys):
     out = tmp_path / "f.npz"
-    with Lock(tmp_path / ".f.npz"):  # what a first run holds while it trains
+    with Lock(tmp_path / "f.npz"):  # what a first run holds while it trains
         assert main(["train-flow", "--output", str(out), "--no-progress"]) == 2
     assert f"--output {str(out)!r} is in use by another lininv run" in capsys.readouterr().err
     assert not out.exists()

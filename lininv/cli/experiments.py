@@ -124,7 +124,7 @@ def run(args: Any) -> int:
     from lininv._io import Lock, OutputInUseError, StoreError
 
     try:
-        lock = Lock(folder / ".experiments", "--output").acquire()
+        lock = Lock(folder / "experiments", "--output").acquire()
     except OutputInUseError:
         raise UsageError(
             f"--output {str(folder)!r} is in use by another lininv experiments run; wait for it "

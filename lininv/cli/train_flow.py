@@ -220,8 +220,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     command = recipe.command(args.output)
-    try:  # the lock file is hidden beside the output: .NAME.lock
-        lock = Lock(out.with_name(f".{out.name}"), "--output").acquire()
+    try:  # the lock file is hidden beside the output (.NAME.lock) and deleted on release
+        lock = Lock(out, "--output").acquire()
     except OutputInUseError:
         raise UsageError(
             f"--output {os.fspath(out)!r} is in use by another lininv run; wait for it to finish "
