@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from lininv import bridge, flows
+from lininv import bridge, experiments, flows
 from lininv._threads import one_blas_thread
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=32, help="measurements per problem (default 32)")
     args = parser.parse_args()
     flow, split = flows.default_flow()
-    data = bridge.digits_data(split)
+    data = experiments.digits_data(split)
     X = data.X_test[: args.k]
     rng = np.random.default_rng(0)
     A = rng.standard_normal((args.k, args.m, 64)) / np.sqrt(args.m)

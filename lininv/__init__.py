@@ -2,7 +2,7 @@
 
 The linear Gaussian case of Asim, Daniels, Leong, Ahmed, Hand, "Invertible generative models for
 inverse problems: mitigating representation error and dataset bias" (ICML 2020), in closed form,
-with its error bounds checked and sharpened. The mathematics is in ``docs`` (THEORY.md).
+with its error bounds checked and sharpened. The mathematics is in ``docs/theory.md``.
 
 API index
 ---------
@@ -43,7 +43,8 @@ Submodules
     lininv.flows            a small RealNVP normalizing flow in numpy
     lininv.datasets         the 8x8 digits: splits, dequantisation, bits/dim
     lininv.plotting         figures (ax=None, returns the Axes)
-    lininv.bridge           flow recovery beside the linear theory; the paper in miniature
+    lininv.bridge           flow recovery beside the linear theory
+    lininv.experiments      the paper's experiments in miniature (lininv experiments NAME)
 """
 
 from importlib import import_module
@@ -117,7 +118,7 @@ __all__ = [
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).
-_LAZY_SUBMODULES = ("strategies", "flows", "datasets", "plotting", "bridge")
+_LAZY_SUBMODULES = ("strategies", "flows", "datasets", "plotting", "bridge", "experiments")
 
 
 def __getattr__(name: str) -> Any:

@@ -5,8 +5,9 @@ import pytest
 from helpers import EPS, nudge
 
 import lininv
+from lininv._io import CellStore
+from lininv._random import seed_from, stream
 from lininv.bridge import STALL_GTOL, Table, compare, mean_ci
-from lininv.bridge._store import CellStore, cell_rng, seed_entropy
 from lininv.flows import linear_flow
 
 
@@ -61,7 +62,7 @@ def test_linear_flow_of_the_fitted_gaussian_is_the_gaussian():
     ]
     for i, m in enumerate(ms):
         # compare's measurement matrices: the cell's stream (seed 3, key (1, m)), one per signal
-        A = cell_rng(seed_entropy(3), 1, m).standard_normal((len(X), m, prior.n)) / np.sqrt(m)
+        A = stream(seed_from(3), 1, m).standard_normal((len(X), m, prior.n)) / np.sqrt(m)
         Y = np.einsum("kmn,kn->km", A, X)
         x_mle = np.stack([lininv.mle(prior, Aj, yj) for Aj, yj in zip(A, Y, strict=True)])
         e_gauss = np.sum((x_mle - X) ** 2, axis=1)
@@ -162,10 +163,12 @@ def test_baseline_weights_are_chosen_on_the_held_out_signals_not_the_test_signal
 def test_resume_gives_the_same_table(tmp_path):
     X_train, X_test = _data(seed=2)
     flow = linear_flow(lininv.LinearInvertiblePrior.fit(X_train))
-    params = {"test": 1}
-    partial = _compare(flow, X_test[:6], X_train, ms=(4,), store=CellStore(tmp_path, params))
-    assert (tmp_path / "cell-m=4.json").exists()
-    full = _compare(flow, X_test[:6], X_train, ms=(4, 8), store=CellStore(tmp_path, params))
+    params, path = {"test": 1}, tmp_path / "cells.json"
+    with CellStore(path, params) as store:
+        partial = _compare(flow, X_test[:6], X_train, ms=(4,), store=store)
+    with CellStore(path, params) as store:
+        assert store.keys() == ["m=4"]
+        full = _compare(flow, X_test[:6], X_train, ms=(4, 8), store=store)
     fresh = _compare(flow, X_test[:6], X_train, ms=(4, 8))
     # bitwise: the resumed cell is read back from its JSON file (repr round trip, exact)
     assert full.table.rows[0] == partial.table.rows[0]
@@ -174,7 +177,7 @@ def test_resume_gives_the_same_table(tmp_path):
         for key in a:
             assert a[key] == pytest.approx(b[key], rel=1e-12, abs=0), key
     with pytest.raises(ValueError, match="other parameters"):
-        CellStore(tmp_path, {"test": 2})
+        CellStore(path, {"test": 2}).open()
 
 
 def test_mean_ci():

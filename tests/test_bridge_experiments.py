@@ -7,6 +7,7 @@ beats its floor; a linear flow's latent norm orders its likelihood exactly). The
 comparisons of the paper are measured by the full runs (``lininv experiments all``) and reported.
 """
 
+import json
 import os
 
 import matplotlib
@@ -16,7 +17,7 @@ from helpers import EPS
 
 import lininv
 from lininv import datasets, flows
-from lininv.bridge import (
+from lininv.experiments import (
     EXPERIMENTS,
     ExperimentResult,
     centre_mask,
@@ -46,7 +47,7 @@ def setup():
 
 def test_compressed_sensing_reaches_the_truth_at_m_equals_n(setup, tmp_path):
     flow, data = setup
-    res = compressed_sensing(flow, data, ms=(16, 64), n_test=4, max_iter=400, out=tmp_path)
+    res = compressed_sensing(flow, data, ms=(16, 64), n_test=4, max_iter=400, output=tmp_path)
     assert isinstance(res, ExperimentResult) and res.name == "compressed-sensing"
     t = res.table
     assert t.column("m") == [16, 64]
@@ -60,16 +61,19 @@ def test_compressed_sensing_reaches_the_truth_at_m_equals_n(setup, tmp_path):
     assert last["rank_k_mean"] >= last["rank_k_floor"]
     paths = res.save(tmp_path)
     assert all(os.path.getsize(p) > 0 for p in paths)
-    assert (tmp_path / ".cells" / "compressed-sensing" / "cell-m=64.json").exists()
+    store = json.loads((tmp_path / ".cells" / "compressed-sensing.json").read_text())
+    assert sorted(store["cells"]) == ["m=16", "m=64"]
 
 
 def test_resume_recomputes_nothing_and_matches(setup, tmp_path):
     flow, data = setup
-    kw = {"noise_stds": (0.1,), "gammas": (0.0, 0.01), "n_test": 4, "out": tmp_path}
+    kw = {"noise_stds": (0.1,), "gammas": (0.0, 0.01), "n_test": 4, "output": tmp_path}
     first = denoising(flow, data, **kw)
-    cells = tmp_path / ".cells" / "denoising"
+    path = tmp_path / ".cells" / "denoising.json"
     # an interrupted run: one finished cell lost
-    os.remove(cells / "cell-sigma0-gamma1.json")
+    store = json.loads(path.read_text())
+    del store["cells"]["sigma0-gamma1"]
+    path.write_text(json.dumps(store))
     second = denoising(flow, data, **kw)
     # bitwise: cells read back from JSON (exact round trip); the lost cell is recomputed the same
     # way in this process
@@ -135,13 +139,13 @@ def test_dataset_bias_trains_without_the_class(tmp_path):
         return _tiny_flow(split, epochs=2)
 
     kw = {"exclude": 3, "ms": (16, 64), "n_test": 3, "n_val": 10, "max_iter": 300, "train": train}
-    res = dataset_bias(**kw, out=tmp_path)
+    res = dataset_bias(**kw, output=tmp_path)
     assert trained == [(3,)]
     assert res.data["n_ood"] == 3
     last = res.table.rows[-1]
     assert last["flow_mean"] < 0.05 * last["rank_k_floor"] <= 0.05 * last["rank_k_mean"]
     # resumed: the trained flow was saved and is reloaded, not retrained
-    again = dataset_bias(**kw, out=tmp_path)
+    again = dataset_bias(**kw, output=tmp_path)
     assert trained == [(3,)]
     # bitwise: the resumed run reads the same cells back from JSON (exact round trip)
     assert again.table.rows == res.table.rows
@@ -201,16 +205,18 @@ def test_bad_calls(setup, call, exc, match):
 
 
 def test_training_recipe_is_the_default_flows():
-    import inspect
-
-    from lininv.bridge import training_recipe
+    from lininv.experiments import training_recipe
+    from lininv.flows import DEFAULT_RECIPE, TrainingRecipe
 
     recipe = training_recipe()
     meta = flows.default_flow().flow.metadata
-    assert recipe["architecture"] == meta["architecture"]
+    assert isinstance(recipe, TrainingRecipe) and recipe == DEFAULT_RECIPE
+    # structured data: the recorded command is generated from the recipe, never parsed
+    assert recipe.command("lininv/data/default_flow.npz") == meta["command"]
+    for part in ("architecture", "data", "training"):
+        for key, value in recipe.metadata()[part].items():
+            assert meta[part][key] == value, (part, key)
+    import inspect
+
     accepted = inspect.signature(flows.fit).parameters
-    for key, value in recipe["training"].items():
-        assert key in accepted, key
-        if key in meta.get("training", {}):
-            assert value == meta["training"][key], key
-    assert {"epochs", "lr", "batch_size", "patience", "val_fraction"} <= set(recipe["training"])
+    assert set(recipe.fit_options()) <= set(accepted)

@@ -261,7 +261,7 @@ _FLOW = linear_flow(_PRIOR)
 _Y = _X @ _A.T
 
 BAD_CALLS = [
-    ({"flow": "not a flow"}, TypeError, "flow must be a lininv.flows.Flow"),
+    ({"flow": "not a flow"}, TypeError, r"flow must be a flow prior \(lininv.flows.FlowPrior\)"),
     ({"A": np.ones((3, 5))}, ValueError, r"A must have shape \(m, 6\) or \(k, m, 6\)"),
     ({"A": np.ones((4, 3, 6))}, ValueError, r"y must have shape \(4, 3\)"),
     ({"y": np.ones(4)}, ValueError, r"y must have shape \(3,\) or \(k, 3\)"),

@@ -86,15 +86,18 @@ def test_bad_input(table):
         plot_bounds(table.select(spectrum="nope"))
 
 
-def test_bridge_figures_are_reexported_lazily():
+def test_bridge_figures_live_in_plotting_and_their_old_names_warn():
     import subprocess
     import sys
 
     import lininv.bridge
     import lininv.plotting
+    from lininv.plotting import _bridge
 
     for name in lininv.plotting._BRIDGE_FIGURES:
-        assert getattr(lininv.plotting, name) is getattr(lininv.bridge, name)
+        assert getattr(lininv.plotting, name) is getattr(_bridge, name)
+        with pytest.warns(DeprecationWarning, match=f"use lininv.plotting.{name}"):
+            assert getattr(lininv.bridge, name) is getattr(lininv.plotting, name)
     # Importing lininv.plotting alone does not import the flows.
     code = "import sys, lininv.plotting; print('lininv.flows' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -149,7 +152,7 @@ def test_histogram_edges_never_fail(values):
 @pytest.mark.parametrize("name", list(DEGENERATE))
 def test_bridge_figures_take_degenerate_data(name):
     from lininv.bridge import Table
-    from lininv.bridge._compare import COMPARE_COLUMNS
+    from lininv.bridge._compare_cell import COMPARE_COLUMNS
     from lininv.plotting import plot_comparison, plot_denoising, plot_initialisation
 
     v = DEGENERATE[name]

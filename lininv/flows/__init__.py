@@ -1,7 +1,8 @@
 """A small normalizing flow in numpy: RealNVP affine couplings, trained by maximum likelihood.
 
-The nonlinear side of the bridge (THEORY.md section 8): a flow small enough to train on a CPU in
-a minute, fully inspectable, with exact log-densities, exact Jacobians and reverse-mode gradients.
+The nonlinear side of the bridge (``docs/theory.md``, section 8): a flow small enough to train on
+a CPU in a minute, fully inspectable, with exact log-densities, exact Jacobians and reverse-mode
+gradients.
 
 Convention: ``G`` maps latent to signal. ``forward(z) -> (x, logabsdet)`` with
 ``logabsdet = log|det dx/dz|``; ``inverse(x) -> (z, logabsdet)`` with ``logabsdet = log|det dz/dx|``;
@@ -36,6 +37,8 @@ Persistence and the pretrained default
     FORMAT_VERSION          the flow file format version this lininv writes and reads
     default_flow            the pretrained digits flow and its split (DefaultFlow)
     DefaultFlow             (flow, split)
+    TrainingRecipe          how a digits flow is built and trained (lininv train-flow's settings)
+    DEFAULT_RECIPE          the recipe of the default flow
 Deprecated (warn on access; removed in the next release)
     RealNVP                 the builder's old name: use realnvp
     load_digits, split_digits, reference_split, split_by_class, DigitsSplit, dequantize,
@@ -61,7 +64,7 @@ from lininv.flows._coupling import AffineCoupling
 from lininv.flows._flow import Flow
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
-from lininv.flows._pretrained import DefaultFlow, default_flow
+from lininv.flows._pretrained import DEFAULT_RECIPE, DefaultFlow, TrainingRecipe, default_flow
 from lininv.flows._protocol import FlowPrior, check_flow_prior
 from lininv.flows._realnvp import linear_flow, realnvp, trainable_linear_flow
 from lininv.flows._serialization import FORMAT_VERSION, FlowFileError, load
@@ -88,6 +91,8 @@ __all__ = [
     "FORMAT_VERSION",
     "default_flow",
     "DefaultFlow",
+    "TrainingRecipe",
+    "DEFAULT_RECIPE",
 ]
 
 #: Old public names, still importable for one release: name -> (new home, new name).
