@@ -12,6 +12,8 @@ Priors
 Measurements
     gaussian_measurements   A with i.i.d. N(0, 1/m) entries
     mask_measurements       row subset of the identity (inpainting)
+    measurements            a draw of an ensemble: gaussian, rademacher, haar, dct, mask
+    ENSEMBLES               the built-in ensembles, each with E[A^T A] = I
 Estimators
     mle                     argmax p_G(x) s.t. A x = y
     map_estimate            posterior mean under Gaussian noise
@@ -67,7 +69,12 @@ from lininv._estimators import (
     mle,
 )
 from lininv._low_rank import LowRankPrior
-from lininv._measurements import gaussian_measurements, mask_measurements
+from lininv._measurements import (
+    ENSEMBLES,
+    gaussian_measurements,
+    mask_measurements,
+    measurements,
+)
 from lininv._montecarlo import MonteCarloEstimate, expected_error
 from lininv._prior import LinearInvertiblePrior
 from lininv._spectra import make_spectrum
@@ -92,6 +99,8 @@ __all__ = [
     "LowRankPrior",
     "gaussian_measurements",
     "mask_measurements",
+    "measurements",
+    "ENSEMBLES",
     "mle",
     "map_estimate",
     "latent_ridge",

@@ -15,6 +15,7 @@ This module holds the truth's validation and these two reductions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ __all__ = [
     "truth_factor",
     "truth_diagonal",
     "make_truth",
+    "crossover",
+    "Crossover",
     "Truth",
     "TRUTH_FORMS",
 ]
@@ -104,3 +107,84 @@ def make_truth(spec: str, s: np.ndarray, *, seed: int) -> LinearInvertiblePrior 
     if rotated:
         return LinearInvertiblePrior.from_singular_values(t, rng=seed)
     return LinearInvertiblePrior.from_singular_values(t)
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """Where the invertible prior starts to beat the rank-k generator (:func:`crossover`).
+
+    Attributes
+    ----------
+    m : int or None
+        The smallest ``m`` at which the invertible prior's predicted error is below the
+        generator's error (``None``: not within ``ms``).
+    ms : ndarray of shape (p,)
+    invertible : ndarray of shape (p,)
+        The invertible prior's predicted expected error (:func:`lininv.predicted_error` with the
+        truth).
+    generator : ndarray of shape (p,)
+        The generator's exact expected error where ``m >= k + 2``
+        (:func:`lininv.generator_expected_error`), its representation error ``R`` (a lower
+        bound) below.
+    representation_error : float
+        ``R``, the generator's floor.
+    """
+
+    m: int | None
+    ms: np.ndarray
+    invertible: np.ndarray
+    generator: np.ndarray
+    representation_error: float
+
+
+def crossover(
+    prior: LinearInvertiblePrior, generator: Any, truth: Truth | None = None, *, ms: Any = None
+) -> Crossover:
+    r"""The number of measurements ``m*`` from which the invertible prior beats the rank-k one.
+
+    Noiseless Gaussian measurements; signals from ``truth`` (default: ``prior``). The invertible
+    prior's error goes to 0 as ``m -> n`` for every truth of full rank (zero representation
+    error); the generator's stays above its representation error ``R``. ``m*`` is the first
+    ``m`` where the invertible prior's deterministic-equivalent prediction falls below the
+    generator's exact error (below ``R`` where the exact error is not defined, ``m <= k + 1``,
+    which certifies it since the generator never does better than ``R``).
+
+    Parameters
+    ----------
+    prior : LinearInvertiblePrior
+    generator : LowRankPrior
+    truth : LinearInvertiblePrior or LowRankPrior, optional
+    ms : iterable of int, optional
+        Measurement counts to scan (default ``1, ..., n``).
+
+    Returns
+    -------
+    Crossover
+    """
+    from lininv._low_rank import LowRankPrior, generator_expected_error
+    from lininv._theory import predicted_error
+    from lininv._validation import check_int
+
+    if not isinstance(prior, LinearInvertiblePrior):
+        raise TypeError(f"prior must be a LinearInvertiblePrior; got {describe(prior)}")
+    if not isinstance(generator, LowRankPrior) or generator.n != prior.n:
+        raise TypeError(
+            f"generator must be a LowRankPrior of n = {prior.n}; got {describe(generator)}"
+        )
+    given = check_truth(prior, truth)
+    n = prior.n
+    grid = range(1, n + 1) if ms is None else ms
+    ms_arr = np.array([check_int("ms", m, low=1, high=n) for m in grid], dtype=int)
+    reference = prior if given is None else given
+    R = generator.expected_representation_error(reference)
+    inv = np.array([predicted_error(prior, int(m), truth=given) for m in ms_arr])
+    gen = np.array(
+        [
+            generator_expected_error(generator, int(m), truth=reference)
+            if m >= generator.k + 2
+            else R
+            for m in ms_arr
+        ]
+    )
+    below = np.flatnonzero(inv < gen)
+    return Crossover(int(ms_arr[below[0]]) if below.size else None, ms_arr, inv, gen, R)

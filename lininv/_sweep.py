@@ -42,7 +42,16 @@ from lininv._sweep_table import COLUMNS, SweepTable, theorem_for, verdicts
 from lininv._theory import hmt_upper_bound, lower_bound, paper_upper_bound, predicted_error
 from lininv._validation import as_spectrum, check_int, check_real, describe
 
-__all__ = ["sweep", "SweepTable", "SweepPlan", "prepare", "execute", "COLUMNS", "cell_seed"]
+__all__ = [
+    "sweep",
+    "SweepTable",
+    "SweepPlan",
+    "prepare",
+    "check_output",
+    "execute",
+    "COLUMNS",
+    "cell_seed",
+]
 
 #: A cell: (spectrum name, m, noise, ensemble, truth).
 Cell = tuple[str, int, float, str, str]
@@ -223,6 +232,23 @@ def _validator(named: dict[str, np.ndarray], seed: int) -> Any:
     return validate
 
 
+def _check_stored_spectra(path: Path, named: dict[str, np.ndarray]) -> None:
+    """Refuse an output that holds a different spectrum under one of our names (before opening
+    it, so that this is the message rather than its rows' seeds not matching)."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # missing or unreadable: the cell store says what is wrong
+    for name, s in named.items():
+        old = cells.get(f"spectrum:{name}", {}).get("value") if isinstance(cells, dict) else None
+        # Equal to single precision is the same spectrum: same cell seeds (cell_seed).
+        if isinstance(old, list) and parameter_key(old) != parameter_key(s):
+            raise ValueError(
+                f"output {str(path)!r} holds a different spectrum named {name!r}; rename it or "
+                "use another output"
+            )
+
+
 def _stored_seed(path: Path) -> int | None:
     """The seed of an existing results file (to resume it with ``rng=None``), if readable."""
     try:
@@ -307,6 +333,16 @@ def prepare(
     return SweepPlan(named, grid, settings, path)
 
 
+def check_output(plan: SweepPlan) -> None:
+    """Check an existing results file of ``plan`` (settings, spectra, every stored row) without
+    writing anything: what :func:`execute` would refuse, refused before any work."""
+    if plan.path is None or not plan.path.exists():
+        return
+    _check_stored_spectra(plan.path, plan.named)
+    seed = plan.settings["seed"]
+    CellStore(plan.path, plan.settings, validate=_validator(plan.named, seed)).open().close()
+
+
 def execute(plan: SweepPlan, *, executor: Any = None, progress: Any = False) -> SweepTable:
     """Run a :class:`SweepPlan`: compute the missing cells, storing each as it finishes."""
     progress = check_progress(progress)
@@ -315,22 +351,15 @@ def execute(plan: SweepPlan, *, executor: Any = None, progress: Any = False) -> 
     prov = provenance(seed=seed)
     store = None
     if plan.path is not None:
+        _check_stored_spectra(plan.path, named)
         store = CellStore(
             plan.path, settings, provenance=prov, validate=_validator(named, seed)
         ).open()
     try:
         if store is not None:
             for name, s in named.items():
-                key = f"spectrum:{name}"
-                old = store.get(key)
-                # Equal to single precision is the same spectrum: same cell seeds (cell_seed).
-                if old is not None and parameter_key(old) != parameter_key(s):
-                    raise ValueError(
-                        f"output {str(plan.path)!r} holds a different spectrum named {name!r}; "
-                        "rename it or use another output"
-                    )
-                if old is None:
-                    store.put(key, [float(v) for v in s])
+                if f"spectrum:{name}" not in store:
+                    store.put(f"spectrum:{name}", [float(v) for v in s])
             for cell in plan.grid:
                 row = store.get(_cell_key(cell))
                 if row is not None:

@@ -26,10 +26,15 @@ def test_run_writes_table_csv_json_and_figure(tmp_path, capsys):
     assert "power:1" in text and "All bounds hold" in text
     assert sorted(os.listdir(out)) == ["verify.csv", "verify.json", "verify.png"]
     data = json.loads((out / "verify.json").read_text())
-    assert data["settings"] == {"seed": 0, "rtol": None, "trials": 64, "max_trials": 100000}
-    assert list(data["spectra"]) == ["power:1"] and len(data["spectra"]["power:1"]) == 24
+    assert data["params"] == {"seed": 0, "rtol": None, "trials": 64, "max_trials": 100000}
+    assert len(data["cells"]["spectrum:power:1"]["value"]) == 24
+    assert data["runs"][0]["command"].startswith("lininv verify") or data["runs"][0]["command"]
+    rows = sorted(
+        (c["value"] for k, c in data["cells"].items() if not k.startswith("spectrum:")),
+        key=lambda r: (r["m"], r["noise"]),
+    )
     # bitwise: m and noise are copies of the command-line grid
-    assert [(r["m"], r["noise"]) for r in data["rows"]] == [
+    assert [(r["m"], r["noise"]) for r in rows] == [
         (2, 0.0),
         (2, 0.1),
         (4, 0.0),
@@ -37,7 +42,9 @@ def test_run_writes_table_csv_json_and_figure(tmp_path, capsys):
         (8, 0.0),
         (8, 0.1),
     ]
-    assert len((out / "verify.csv").read_text().splitlines()) == 7
+    csv_lines = (out / "verify.csv").read_text().splitlines()
+    assert len([x for x in csv_lines if not x.startswith("#")]) == 7
+    assert any(x.startswith("# numpy: ") for x in csv_lines)  # provenance
     assert (out / "verify.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     before = (out / "verify.json").read_bytes()
     assert main(["verify", *SMALL, "--noise", "0,0.1", "--output", str(out)]) == 0  # resumes
@@ -52,7 +59,10 @@ def test_several_spectra_and_a_file(tmp_path, capsys):
     args = ["verify", *SMALL, "--spectrum", "exp:0.8", "--spectrum", str(spec)]
     assert main([*args, "--output", str(tmp_path / "o")]) == 0
     data = json.loads((tmp_path / "o" / "verify.json").read_text())
-    assert list(data["spectra"]) == ["exp:0.8", str(spec)]
+    assert {k for k in data["cells"] if k.startswith("spectrum:")} == {
+        "spectrum:exp:0.8",
+        f"spectrum:{spec}",
+    }
     capsys.readouterr()
 
 
@@ -101,10 +111,10 @@ BAD = [
     (["--workers", "0"], "--workers must be >= 1"),
     (["--max-trials", "10"], "--max-trials must be >= 256"),
     # Refused by the library before the output folder is created (a traceback in a worker before)
-    (["--noise", "1e300"], "noise_stds must be at most 1e150 times s_max = 1"),
+    (["--noise", "1e300"], "--noise must be at most 1e150 times s_max = 1"),
     (["--trials", "1000000000000"], r"trials = 1000000000000 needs about 21.8 TiB of memory"),
-    (["--max-trials", "1000000000000"], r"max_trials = 1000000000000 needs about 21.8 TiB"),
-    (["-n", "24", "--m", "2", "--noise", "0.1,1e200"], "noise_stds must be at most"),
+    (["--max-trials", "1000000000000"], r"--max-trials = 1000000000000 needs about 21.8 TiB"),
+    (["-n", "24", "--m", "2", "--noise", "0.1,1e200"], "--noise must be at most"),
 ]
 
 
@@ -123,7 +133,7 @@ def test_unwritable_output_folder_exits_2(capsys):
         pytest.skip("needs Linux /proc")
     assert main(["verify", *SMALL, "--output", "/proc/self/lininv-out"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--output folder '/proc/self/lininv-out' is not usable" in err
+    assert err.count("\n") == 1 and "--output '/proc/self/lininv-out' cannot be created as a folder" in err
 
 
 def test_output_that_is_a_file_exits_2(tmp_path, capsys):
@@ -137,11 +147,12 @@ def test_output_that_is_a_file_exits_2(tmp_path, capsys):
 def test_other_settings_do_not_touch_existing_results(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["verify", *SMALL, "--output", str(out)]) == 0
+    capsys.readouterr()
     before = {p: (out / p).read_bytes() for p in os.listdir(out)}
     args = ["verify", "-n", "24", "--m", "2,4,8", "--trials", "65", "--output", str(out)]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "holds a sweep with settings" in err
+    assert err.count("\n") == 1 and "holds cells of a run with other parameters" in err
     assert {p: (out / p).read_bytes() for p in os.listdir(out)} == before
 
 
@@ -173,9 +184,10 @@ def test_interrupt_keeps_finished_cells_and_the_rerun_resumes(tmp_path):
 
     def rows():
         try:
-            return len(json.loads((out / "verify.json").read_text())["rows"])
+            cells = json.loads((out / "verify.json").read_text())["cells"]
         except (OSError, ValueError, KeyError):
             return 0
+        return sum(not k.startswith("spectrum:") for k in cells)
 
     deadline = time.monotonic() + 60
     while rows() < 2 and proc.poll() is None and time.monotonic() < deadline:

@@ -467,7 +467,7 @@ BAD_EXPECTED = [
     (dict(s=[1.0, 1.0], m=1, max_trials=10), ValueError, "max_trials must be an integer in"),
     (dict(s=[1.0, 1.0], m=1, rng="seed"), TypeError, "rng must be None, an int seed"),
     (dict(s=[1.0, 1.0], m=1, rng=-3), ValueError, "rng must be a non-negative int seed"),
-    (dict(s=[1.0, 1.0], m=1, executor="pool"), TypeError, "executor must be None"),
+    (dict(s=[1.0, 1.0], m=1, executor=1.5), TypeError, "executor must be None"),
     (dict(s=[1.0, 1.0], m=1, batch_size=0), ValueError, r"batch_size must be an integer in"),
     (dict(s=[1e-100, 1e-100], m=1, noise_std=1e100), ValueError, "noise_std must be at most"),
     # Work that cannot fit: refused at once, naming the argument and the memory it needs.
