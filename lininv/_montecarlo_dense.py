@@ -21,7 +21,10 @@ Per draw, for the invertible prior, with :math:`B = AUS`, a QR factorisation
 .. math:: e = \|F' - S Q_1 R^{-T} A F\|_F^2 + \sigma^2 \|S Q_1 R^{-T}\|_F^2 ,
 
 :math:`F' = U^T F` (signal space in the prior's basis): the bias and the noise terms of the
-posterior mean, as sums of squares. For the rank-k generator :math:`x = \mu + U_k S_k z`, with
+posterior mean, as sums of squares. Without noise the thin SVD :math:`B = W D Z^T` gives
+:math:`e = \|F' - S Z D^{-1} W^T A F\|_F^2` over the nonzero singular values: a draw whose rows
+are linearly dependent (a Rademacher or DCT draw can be) is handled by its row space, which is
+all the noiseless MLE depends on. For the rank-k generator :math:`x = \mu + U_k S_k z`, with
 :math:`B = AU_kS_k` and :math:`K B^T` its (ridge) pseudo-inverse,
 :math:`e = \|U_kS_k K B^T AF - F\|_F^2 + \sigma^2\|S_k K B^T\|_F^2`.
 
@@ -83,22 +86,21 @@ def _invertible_error(p: DenseProblem, A: np.ndarray) -> float:
     else:
         prod = A @ np.hstack([p.U, p.F])  # one product: A U and A F
         AU, AF, Fb = prod[:, :n], prod[:, n:], p.F_basis
-    Bt = (AU * p.s).T  # (A U S)^T, n x m
-    if p.noise > 0.0:
-        Bt = np.vstack([Bt, p.noise * np.eye(m)])
-    Q, R = np.linalg.qr(Bt)
-    if p.noise == 0.0 and not np.all(np.abs(np.diag(R)) > n * np.finfo(float).eps * abs(R[0, 0])):
-        raise ValueError(
-            "A G must have full row rank m for the noiseless error; got a deficient draw"
-        )
+    B = AU * p.s  # A U S
+    if p.noise == 0.0:
+        # The MLE depends on A only through its row space: a draw with dependent rows (possible
+        # for discrete ensembles) is handled by that space, through the thin SVD of B.
+        W, d, Zt = np.linalg.svd(B, full_matrices=False)
+        keep = d > max(m, n) * np.finfo(float).eps * d[0]
+        SZ = Zt[keep].T * p.s[:, None]  # S Z_r
+        resid = Fb - SZ @ ((W[:, keep].T @ AF) / d[keep, None])  # F' - S B^+ A F
+        return float(np.sum(resid * resid))
+    Q, R = np.linalg.qr(np.vstack([B.T, p.noise * np.eye(m)]))  # R^T R = B B^T + sigma^2 I
     SQ1 = Q[:n] * p.s[:, None]  # S Q_1
     X = solve_triangular(R, AF, trans="T", check_finite=False)  # R^-T A F
     resid = Fb - SQ1 @ X
-    err = float(np.sum(resid * resid))
-    if p.noise > 0.0:
-        Rinv_t = solve_triangular(R, np.eye(m), trans="T", check_finite=False)  # R^-T
-        err += p.noise**2 * float(np.sum((SQ1 @ Rinv_t) ** 2))
-    return err
+    Rinv_t = solve_triangular(R, np.eye(m), trans="T", check_finite=False)  # R^-T
+    return float(np.sum(resid * resid)) + p.noise**2 * float(np.sum((SQ1 @ Rinv_t) ** 2))
 
 
 def _generator_error(p: DenseProblem, A: np.ndarray) -> float:
