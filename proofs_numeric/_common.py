@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lininv._validation import (
+from lininv.validation import (
     as_spectrum,
     check_int,
     check_memory,
