@@ -163,6 +163,13 @@ def test_tightness_command_refuses_bad_input_with_one_line(tmp_path, capsys, mon
     assert tt.main(["--seed", "-1"]) == 2  # python -m proofs_numeric.tightness: the same command
 
 
+def test_tightness_help_documents_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        lininv_main(["tightness", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0" in out and "130 interrupted" in out and "For tightness: 1" in out
+
+
 BAD = [
     (dict(target="upper"), ValueError, "target must be one of"),
     (dict(target="paper", m=1), ValueError, r"m must be an integer in \[2, 11\]"),
