@@ -33,10 +33,19 @@ Theory (functions of the singular values s)
     exact_error_m1          exact E(1) by quadrature
 Monte Carlo and sweeps (the bounds verified)
     expected_error          Monte-Carlo E(m), reproducible to the bit (MonteCarloEstimate)
-    MonteCarloEstimate      mean, stderr, 95% ci, trials, seed, rtol
+    MonteCarloEstimate      mean, stderr, 95% ci, trials, seed, rtol, converged
+    errors_for_draws        the per-draw error for given draws of Omega (common random numbers)
     make_spectrum           spectrum from "power:a", "exp:r", "flat" or a file
+    spectrum_family         the named families: power, exp, flat, cliff (one definition each)
     sweep                   bounds, prediction and E(m) over a grid, resumable (SweepTable)
     SweepTable              the table of a sweep: rows, CSV/JSON, violations
+Progress of long computations (progress=False, True or a callback)
+    ProgressEvent           what a progress callback receives: task, done, total, label, info
+    progress_sink           report progress from your own long computation the same way
+Confidence intervals (one Student-t interval for every mean)
+    t_quantile              Student's t quantile for a mean of N values
+    t_interval              mean -/+ t stderr
+    mean_ci                 mean and its interval from the values
 
 Submodules
     lininv.strategies       hypothesis strategies for property-testing new bounds
@@ -68,9 +77,11 @@ from lininv._estimators import (
 )
 from lininv._low_rank import LowRankPrior
 from lininv._measurements import gaussian_measurements, mask_measurements
-from lininv._montecarlo import MonteCarloEstimate, expected_error
+from lininv._montecarlo import MonteCarloEstimate, errors_for_draws, expected_error
 from lininv._prior import LinearInvertiblePrior
-from lininv._spectra import make_spectrum
+from lininv._progress import ProgressEvent, progress_sink
+from lininv._spectra import make_spectrum, spectrum_family
+from lininv._stats import mean_ci, t_interval, t_quantile
 from lininv._sweep import SweepTable, sweep
 from lininv._theory import (
     HMTBound,
@@ -112,9 +123,16 @@ __all__ = [
     "exact_error_m1",
     "expected_error",
     "MonteCarloEstimate",
+    "errors_for_draws",
     "make_spectrum",
+    "spectrum_family",
     "sweep",
     "SweepTable",
+    "t_quantile",
+    "t_interval",
+    "mean_ci",
+    "ProgressEvent",
+    "progress_sink",
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).

@@ -1,4 +1,4 @@
-r"""Monte-Carlo estimation of the expected recovery error :math:`E(m)` (THEORY.md sections 5-7).
+r"""Monte-Carlo estimation of the expected recovery error :math:`E(m)` (docs/theory.md sections 5-7).
 
 Reduction. A Gaussian ``A`` is rotation invariant, so :math:`E(m) = E_A E_{x_0}\|\hat x - x_0\|^2`
 depends on the singular values ``s`` alone and ``G = diag(s)`` may be taken. With
@@ -92,7 +92,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any, cast
@@ -152,6 +152,11 @@ class MonteCarloEstimate:
         Seed that reproduces the run: ``expected_error(..., rng=seed)`` gives identical numbers.
     rtol : float or None
         Target relative standard error of an adaptive run; ``None`` for a fixed number of trials.
+    converged : bool
+        Whether the run met its stopping rule: always True for a fixed number of trials; for an
+        adaptive run, False when it stopped at ``max_trials`` before the standard error reached
+        ``rtol * |mean|`` (the estimate is then less precise than asked; ``stderr`` says how
+        precise it is). Callers decide on this field, never on the warning's text.
     """
 
     mean: float
@@ -160,6 +165,7 @@ class MonteCarloEstimate:
     trials: int
     seed: int
     rtol: float | None
+    converged: bool = True
 
     def __str__(self) -> str:
         lo, hi = self.ci
@@ -282,7 +288,7 @@ def errors_for_draws(s: Any, omega: Any, noise_std: float = 0.0) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from lininv._montecarlo import errors_for_draws
+    >>> from lininv import errors_for_draws
     >>> omega = np.random.default_rng(0).standard_normal((3, 5, 2))
     >>> errors_for_draws(np.ones(5), omega)  # flat spectrum: exactly n - m per draw
     array([3., 3., 3.])
@@ -499,7 +505,7 @@ def _converged(stats: tuple[int, float, float], rtol: float) -> bool:
 
 
 def _estimate(
-    values: np.ndarray, seed: int, rtol: float | None, scale: float = 1.0
+    values: np.ndarray, seed: int, rtol: float | None, scale: float = 1.0, converged: bool = True
 ) -> MonteCarloEstimate:
     """Mean, standard error and Student-t 95% interval of ``scale * values``.
 
@@ -512,7 +518,7 @@ def _estimate(
     stderr = math.sqrt(var / count)
     half = float(special.stdtrit(count - 1, 0.975)) * stderr
     ci = (scale * (mean - half), scale * (mean + half))
-    return MonteCarloEstimate(scale * mean, scale * stderr, ci, count, seed, rtol)
+    return MonteCarloEstimate(scale * mean, scale * stderr, ci, count, seed, rtol, converged)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -652,7 +658,8 @@ def expected_error(
     trials : int, optional
         Fixed number of draws (``>= 2``); exclusive with ``rtol``.
     max_trials : int, default=100000
-        Cap for adaptive runs; a :class:`UserWarning` says when it stopped the run first.
+        Cap for adaptive runs. When it stops the run before ``rtol`` is reached, the result's
+        ``converged`` is False (and a :class:`UserWarning` says so, for interactive use).
     rng : None, int, SeedSequence or Generator, default=None
         Seed. An int is used as is; other inputs are turned into an int seed, reported in the
         result so that ``rng=result.seed`` reproduces the run exactly.
@@ -680,10 +687,10 @@ def expected_error(
 
     Notes
     -----
-    Rotation invariance (THEORY.md section 5) reduces the problem to ``G = diag(s)``; the per-draw
-    error is :math:`\sum_i s_i^2 (1 - h_i)` with :math:`h_i` the (regularised) leverage scores
-    of :math:`Y = S\Omega`, computed by Cholesky QR when a worst-case rounding bound certifies
-    it and by a row-sorted Householder QR otherwise (module :mod:`lininv._montecarlo`).
+    Rotation invariance (docs/theory.md section 5) reduces the problem to ``G = diag(s)``; the
+    per-draw error is :math:`\sum_i s_i^2 (1 - h_i)` with :math:`h_i` the (regularised) leverage
+    scores of :math:`Y = S\Omega`, computed by Cholesky QR when a worst-case rounding bound
+    certifies it and by a row-sorted Householder QR otherwise (module :mod:`lininv._montecarlo`).
 
     Reproducibility: the same seed gives the same numbers, to the last bit, whatever
     ``batch_size``, ``executor`` or number of workers. Draws are organised in chunks of
@@ -776,4 +783,4 @@ def expected_error(
             UserWarning,
             stacklevel=2,
         )
-    return _estimate(values, seed, rtol, scale=float(s[0]) ** 2)
+    return _estimate(values, seed, rtol, scale=float(s[0]) ** 2, converged=converged)
