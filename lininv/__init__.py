@@ -44,6 +44,8 @@ Submodules
     lininv.datasets         the 8x8 digits: splits, dequantisation, bits/dim
     lininv.plotting         figures (ax=None, returns the Axes)
     lininv.bridge           flow recovery beside the linear theory; the paper in miniature
+    lininv.generators       a nonlinear low-dimensional generator (VAE decoder), CSGM recovery
+                            and its representation error (the paper's GAN)
 """
 
 from importlib import import_module
@@ -117,7 +119,7 @@ __all__ = [
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).
-_LAZY_SUBMODULES = ("strategies", "flows", "datasets", "plotting", "bridge")
+_LAZY_SUBMODULES = ("strategies", "flows", "datasets", "plotting", "bridge", "generators")
 
 
 def __getattr__(name: str) -> Any:

@@ -43,14 +43,18 @@ def test_params_round_trip_and_copy_is_independent():
     other.set_params(np.zeros(gen.n_params))
     assert np.array_equal(gen.get_params(), theta)  # bitwise: an untouched copy
     other.set_params(theta)
-    assert np.array_equal(other.forward(np.ones(3)), gen.forward(np.ones(3)))  # bitwise: same params
+    assert np.array_equal(
+        other.forward(np.ones(3)), gen.forward(np.ones(3))
+    )  # bitwise: same params
 
 
 def test_save_load_round_trip(tmp_path):
     gen = _gen(kind="ae", activation="tanh", output="linear", metadata={"note": [1, 2]})
     gen.save(tmp_path / "g.npz")
     back = load(tmp_path / "g.npz")
-    assert np.array_equal(back.get_params(), gen.get_params())  # bitwise: a serialization round trip
+    assert np.array_equal(
+        back.get_params(), gen.get_params()
+    )  # bitwise: a serialization round trip
     assert back.architecture() == gen.architecture() and back.metadata == {"note": [1, 2]}
     z = np.random.default_rng(0).standard_normal((4, 3))
     assert np.array_equal(back.forward(z), gen.forward(z))  # bitwise: same parameters and code
