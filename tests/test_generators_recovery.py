@@ -98,17 +98,12 @@ def test_starts_depend_on_the_seed_and_problem_alone(gen):
     assert not np.array_equal(csgm(gen, A[0], Y[0], restarts=2, rng=6).z_init, single.z_init)
 
 
-def test_shared_operator_and_batched_operators_agree(gen):
-    A, Y, _ = _problems(gen, m=4, count=2)
-    shared = csgm(gen, A[0], np.stack([Y[0], A[0] @ gen.forward(np.ones(K))]), restarts=2, rng=0)
-    batched = csgm(
-        gen,
-        np.stack([A[0], A[0]]),
-        shared_y := np.stack([Y[0], A[0] @ gen.forward(np.ones(K))]),
-        restarts=2,
-        rng=0,
-    )
-    assert shared_y.shape == (2, 4)
+def test_a_shared_operator_and_a_batch_of_copies_agree(gen):
+    A, Y, _ = _problems(gen, m=4, count=1)
+    y = np.stack([Y[0], A[0] @ gen.forward(np.ones(K))])
+    shared = csgm(gen, A[0], y, restarts=2, rng=0)
+    batched = csgm(gen, np.stack([A[0], A[0]]), y, restarts=2, rng=0)
+    assert shared.z.shape == (2, K)
     assert np.array_equal(shared.z, batched.z)  # bitwise: the same A, y and starts, one loop
 
 
@@ -181,6 +176,15 @@ BAD = [
 def test_bad_input_is_refused_with_a_clear_message(gen, call, exc, match):
     with pytest.raises(exc, match=match):
         call(gen)
+
+
+def test_auto_picks_levenberg_marquardt_where_it_applies(gen):
+    A, Y, _ = _problems(gen, m=2, count=1)
+    assert csgm(gen, A[0], Y[0], restarts=1, rng=0).solver == "trf"  # m = 2 < k = 3, gamma = 0
+    assert csgm(gen, A[0], Y[0], 0.1, restarts=1, rng=0).solver == "lm"  # k extra residuals
+    A, Y, _ = _problems(gen, m=K, count=1)
+    assert csgm(gen, A[0], Y[0], restarts=1, rng=0).solver == "lm"
+    assert representation_error(gen, np.zeros(N), restarts=1, rng=0).solver == "lm"
 
 
 def test_lm_is_allowed_with_few_measurements_when_gamma_adds_residuals(gen):
