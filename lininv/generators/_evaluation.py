@@ -24,8 +24,8 @@ EVALUATION = {
     "linear_fit": "LowRankPrior.fit(dequantize(split.X_train, rng=stream(0, 10)), k)",
     "restarts": 4,
     "encoder_start": True,
-    "solver": "trf",
-    "max_iter": 200,
+    "solver": "lm",
+    "max_iter": 1000,
     "tol": 1e-10,
     "rng": 0,
 }

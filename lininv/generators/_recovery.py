@@ -296,7 +296,7 @@ def csgm(
     init_scale: float = 1.0,
     z_init: Any = None,
     solver: str = "auto",
-    max_iter: int = 200,
+    max_iter: int = 1000,
     tol: float = 1e-10,
     progress: Any = False,
     rng: Any = None,
@@ -326,7 +326,7 @@ def csgm(
         the residual :math:`[A D(z) - y;\ \sqrt\gamma z]` with its exact Jacobian, or L-BFGS-B
         (:func:`scipy.optimize.minimize`) on the objective with its exact gradient. ``"lm"`` needs at
         least ``k`` residuals: ``m >= k`` when ``gamma = 0``.
-    max_iter : int, default=200
+    max_iter : int, default=1000
         Per solve: residual evaluations (``max_nfev``) for ``trf`` / ``lm``, iterations for
         ``lbfgs``.
     tol : float, default=1e-10
@@ -410,7 +410,7 @@ def representation_error(
     restarts: int = 4,
     encoder_start: bool = True,
     solver: str = "auto",
-    max_iter: int = 200,
+    max_iter: int = 1000,
     tol: float = 1e-10,
     progress: Any = False,
     rng: Any = None,
