@@ -355,7 +355,7 @@ def csgm(
 
     The default was chosen on the pretrained digits generators (``benchmarks/generator_solvers.py``
     and the ``lininv.generators`` docstring): the three solvers converge equally often to equal
-    objectives; ``lm`` takes 35-40% less CPU time than ``trf``, and L-BFGS-B ends a zero-residual
+    objectives; ``lm`` takes 25-40% less CPU time than ``trf``, and L-BFGS-B ends a zero-residual
     (noiseless, ``m >= k``) problem at an objective of ~``tol`` where the Gauss-Newton solvers
     reach rounding level.
 
