@@ -54,6 +54,8 @@ Submodules
     lininv.plotting         figures (ax=None, returns the Axes)
     lininv.bridge           flow recovery beside the linear theory
     lininv.experiments      the paper's experiments in miniature (lininv experiments NAME)
+    lininv.generators       a nonlinear low-dimensional generator (VAE decoder), CSGM recovery
+                            and its representation error (the paper's GAN)
 """
 
 from importlib import import_module
@@ -136,7 +138,15 @@ __all__ = [
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).
-_LAZY_SUBMODULES = ("strategies", "flows", "datasets", "plotting", "bridge", "experiments")
+_LAZY_SUBMODULES = (
+    "strategies",
+    "flows",
+    "datasets",
+    "plotting",
+    "bridge",
+    "experiments",
+    "generators",
+)
 
 
 def __getattr__(name: str) -> Any:

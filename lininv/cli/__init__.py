@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "tightness": "lininv.cli.tightness",
     "experiments": "lininv.cli.experiments",
     "train-flow": "lininv.cli.train_flow",
+    "generators": "lininv.cli.generators",
 }
 
 
