@@ -28,9 +28,9 @@ import os
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from lininv import bridge, experiments, flows
-from lininv._threads import one_blas_thread
 
 
 def main() -> None:
@@ -66,7 +66,7 @@ def main() -> None:
     total = int(np.sum(results["loop"][2].evaluations))
     rounds = int(np.ceil(total / args.k))
     Z = rng.standard_normal((args.k, 64)) * 0.5
-    with one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
         t0 = time.perf_counter()
         for _ in range(min(rounds, 200)):
             x, pullback = flow.forward_and_pullback(Z)

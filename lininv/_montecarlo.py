@@ -85,8 +85,10 @@ class MonteCarloEstimate:
     rtol : float or None
         Target relative standard error of an adaptive run; ``None`` for a fixed number of trials.
     converged : bool
-        Whether the run met its stopping rule: ``True`` for a fixed number of trials, and for an
-        adaptive run that reached ``rtol`` before ``max_trials``.
+        Whether the run met its stopping rule: always True for a fixed number of trials; for an
+        adaptive run, False when it stopped at ``max_trials`` before the standard error reached
+        ``rtol * |mean|`` (the estimate is then less precise than asked; ``stderr`` says how
+        precise it is). Callers decide on this field, never on the warning's text.
     """
 
     mean: float

@@ -226,7 +226,7 @@ def errors_for_draws(s: Any, omega: Any, noise_std: float = 0.0) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from lininv._montecarlo import errors_for_draws
+    >>> from lininv import errors_for_draws
     >>> omega = np.random.default_rng(0).standard_normal((3, 5, 2))
     >>> errors_for_draws(np.ones(5), omega)  # flat spectrum: exactly n - m per draw
     array([3., 3., 3.])

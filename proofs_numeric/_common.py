@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lininv._validation import (
+from lininv.validation import (
     as_spectrum,
     check_int,
     check_memory,
@@ -43,6 +43,22 @@ def check_precision(precision: Any) -> float:
 
     A step holds up to about :data:`MEMORY_PER_PRECISION` bytes per unit of precision; a
     precision for which that exceeds the machine's memory is refused before any work.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Not finite, not positive, or too large for this machine's memory (the message names
+        ``precision``, its value and the memory it needs).
+
+    Examples
+    --------
+    >>> from proofs_numeric import check_precision
+    >>> check_precision(4)
+    4.0
     """
     precision = check_real("precision", precision, low=0.0, low_open=True)
     check_memory(

@@ -27,9 +27,16 @@ PUBLIC = {
     "exact_error_m1",
     "expected_error",
     "MonteCarloEstimate",
+    "errors_for_draws",
     "make_spectrum",
+    "spectrum_family",
     "sweep",
     "SweepTable",
+    "t_quantile",
+    "t_interval",
+    "mean_ci",
+    "ProgressEvent",
+    "progress_sink",
 }
 
 

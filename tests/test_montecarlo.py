@@ -250,7 +250,7 @@ def test_lapack_triangular_inverse_has_a_small_left_residual():
 @settings(max_examples=30)
 @given(spectra(min_n=2, max_n=30), st.integers(1, 30), st.integers(0, 2**32 - 1))
 def test_no_draw_falls_below_the_lower_bound(s, m, seed):
-    # Eckart-Young holds for every A, not only on average (THEORY.md section 6, step 3).
+    # Eckart-Young holds for every A, not only on average (docs/theory.md section 6, step 3).
     m = min(m, s.size)
     omega = np.random.default_rng(seed).standard_normal((8, s.size, m))
     lower = lininv.lower_bound(s, m)
@@ -384,6 +384,17 @@ def test_max_trials_stops_an_adaptive_run_with_a_warning():
     with pytest.warns(UserWarning, match="max_trials = 256"):
         est = expected_error(power(30), 5, rtol=1e-9, max_trials=256, rng=0)
     assert est.trials == 256
+    assert est.converged is False  # the status is data: callers read it, not the warning
+
+
+def test_converged_is_true_when_the_stopping_rule_is_met():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a converged run warns about nothing
+        adaptive = expected_error(power(30), 5, rtol=0.05, max_trials=4096, rng=0)
+    assert adaptive.converged is True and adaptive.trials < 4096
+    assert expected_error(power(30), 5, trials=64, rng=0).converged is True  # fixed trials
 
 
 def test_estimate_fields():
@@ -530,7 +541,7 @@ def test_rank_deficient_noiseless_draw_is_an_error():
 
 
 # ------------------------------------------------------------------------------------------------
-# THEORY.md section 7's reference numbers (independent code, 40,000 draws)
+# docs/theory.md section 7's reference numbers (independent code, 40,000 draws)
 
 
 @pytest.mark.slow
