@@ -151,6 +151,11 @@ def _dct_matrix(n: int) -> np.ndarray:
     return C
 
 
+def _mask_rows(m: int, n: int, gen: np.random.Generator) -> np.ndarray:
+    """The ``m`` distinct coordinates of a mask or DCT draw, ascending (one ``choice`` call)."""
+    return np.sort(gen.choice(n, size=m, replace=False))
+
+
 def _draw(ensemble: str | Callable[..., Any], m: int, n: int, gen: np.random.Generator):
     """One draw of a validated ensemble (no argument checks; the callable's output is checked)."""
     if callable(ensemble):
@@ -178,7 +183,7 @@ def _draw(ensemble: str | Callable[..., Any], m: int, n: int, gen: np.random.Gen
         return scale * Q.T
     if m > n:
         raise ValueError(f"m must be <= n = {n} for the {ensemble} ensemble; got m = {m}")
-    rows = np.sort(gen.choice(n, size=m, replace=False))
+    rows = _mask_rows(m, n, gen)
     if ensemble == "mask":
         A = np.zeros((m, n))
         A[np.arange(m), rows] = scale

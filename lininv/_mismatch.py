@@ -101,7 +101,10 @@ def make_truth(spec: str, s: np.ndarray, *, seed: int) -> LinearInvertiblePrior 
     if spec == "prior":
         return None
     rotated = spec.startswith("rotated:")
-    t = make_spectrum(spec.removeprefix("rotated:"), s.size)
+    try:
+        t = make_spectrum(spec.removeprefix("rotated:"), s.size)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"truth {spec!r} is not {TRUTH_FORMS}: {exc}") from None
     if t.size != s.size:
         raise ValueError(f"truth {spec!r} has {t.size} values; the prior has n = {s.size}")
     if rotated:
@@ -116,8 +119,8 @@ class Crossover:
     Attributes
     ----------
     m : int or None
-        The smallest ``m`` at which the invertible prior's predicted error is below the
-        generator's error (``None``: not within ``ms``).
+        The smallest ``m`` from which on (at every larger ``m`` of ``ms``) the invertible prior's
+        predicted error is below the generator's error (``None``: not even at the last ``m``).
     ms : ndarray of shape (p,)
     invertible : ndarray of shape (p,)
         The invertible prior's predicted expected error (:func:`lininv.predicted_error` with the
@@ -144,10 +147,10 @@ def crossover(
 
     Noiseless Gaussian measurements; signals from ``truth`` (default: ``prior``). The invertible
     prior's error goes to 0 as ``m -> n`` for every truth of full rank (zero representation
-    error); the generator's stays above its representation error ``R``. ``m*`` is the first
-    ``m`` where the invertible prior's deterministic-equivalent prediction falls below the
-    generator's exact error (below ``R`` where the exact error is not defined, ``m <= k + 1``,
-    which certifies it since the generator never does better than ``R``).
+    error); the generator's stays above its representation error ``R``. ``m*`` is the smallest
+    ``m`` from which on the invertible prior's deterministic-equivalent prediction stays below
+    the generator's error: its exact error where ``m >= k + 2``, and ``R`` below (a lower bound:
+    the generator never does better than ``R``, so the comparison there is certified).
 
     Parameters
     ----------
@@ -186,5 +189,13 @@ def crossover(
             for m in ms_arr
         ]
     )
-    below = np.flatnonzero(inv < gen)
-    return Crossover(int(ms_arr[below[0]]) if below.size else None, ms_arr, inv, gen, R)
+    order = np.argsort(ms_arr, kind="stable")
+    ms_arr, inv, gen = ms_arr[order], inv[order], gen[order]
+    losing = np.flatnonzero(inv >= gen)
+    if losing.size == 0:
+        star: int | None = int(ms_arr[0])
+    elif losing[-1] == ms_arr.size - 1:
+        star = None
+    else:
+        star = int(ms_arr[losing[-1] + 1])
+    return Crossover(star, ms_arr, inv, gen, R)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from lininv._low_rank import LowRankPrior
-from lininv._measurements import ROTATION_INVARIANT, check_ensemble
+from lininv._measurements import ROTATION_INVARIANT, _draw, check_ensemble
 from lininv._mismatch import check_truth, truth_diagonal, truth_factor
 from lininv._montecarlo_dense import DenseProblem, compute_dense_chunks
 from lininv._montecarlo_draws import (
@@ -375,6 +375,8 @@ def expected_error(
         stored_name="trials" if trials is not None else "max_trials",
         batch=batch_size if given_batch else None,
     )
+    if callable(ensemble):  # a user's ensemble: one probe draw checks its shape and values now
+        _draw(ensemble, m, n, np.random.default_rng(0))
     seed = seed_from(rng)
     scale = float(s[0])
     matched_gaussian = (
@@ -428,13 +430,12 @@ def _reduce(
     rotation_invariant = isinstance(ensemble, str) and ensemble in ROTATION_INVARIANT
     if prior is None or rotation_invariant:
         # diag(s) with the truth's second moment reduced to its diagonal q (matched: q = s^2)
-        q = s**2 if prior is None else truth_diagonal(prior, truth)
-        return DenseProblem(
-            s / scale, None, np.diag(np.sqrt(q)) / scale, None, m, noise, ensemble, False
-        )
+        q = (s**2 if prior is None else truth_diagonal(prior, truth)) / scale**2
+        F = np.diag(np.sqrt(q))
+        return DenseProblem(s / scale, None, F, q, m, noise, ensemble, False)
     U = prior.left_singular_vectors
-    if truth is None:  # M = U S^2 U^T: F = U S
-        F = prior.factor / scale
-    else:
-        F = truth_factor(prior, truth) / scale
-    return DenseProblem(s / scale, U, F, U.T @ F, m, noise, ensemble, False)
+    if truth is None:  # M = U S^2 U^T: in the prior's basis, F' = S
+        q = (s / scale) ** 2
+        return DenseProblem(s / scale, U, np.diag(s / scale), q, m, noise, ensemble, False)
+    Fb = U.T @ truth_factor(prior, truth) / scale
+    return DenseProblem(s / scale, U, Fb, Fb @ Fb.T, m, noise, ensemble, False)

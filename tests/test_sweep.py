@@ -329,7 +329,7 @@ BAD = [
     (dict(spectra=[1.0, 1.0], ms=[1, 1]), ValueError, "ms must not repeat a value; got 1 twice"),
     (dict(spectra=[1.0, 1.0], ms=[1], noise_stds=[0.0, -0.0]), ValueError, "noise_stds must not"),
     (dict(spectra=[1.0, 1.0], ms=[1], ensembles=["gauss"]), ValueError, "ensembles must be among"),
-    (dict(spectra=[1.0, 1.0], ms=[1], truths=["power:x"]), ValueError, "parameter must be a number"),
+    (dict(spectra=[1.0, 1.0], ms=[1], truths=["power:x"]), ValueError, "truth .power:x. is not"),
     (dict(spectra=[1.0, 1.0], ms=[1], truths=[3]), TypeError, "truth must be a non-empty string"),
     (dict(spectra=[1.0, 1.0], ms=[1], noise_stds=[-1.0]), ValueError, "noise_stds must be >= 0"),
     (dict(spectra=[1.0, 1.0], ms=[1], rtol=0.1, trials=5), ValueError, "either rtol or trials"),

@@ -27,7 +27,7 @@ The experiments (each returns an ExperimentResult)
 The linear theory of dataset bias and ensembles, measured (no flow)
     prediction_accuracy      the mismatched prediction against Monte Carlo, spectra x truths
     ensembles                E(m) per measurement ensemble beside the Gaussian theory
-    crossover                invertible prior vs rank-k generator under dataset bias, m*
+    generator_crossover      invertible prior vs rank-k generator under dataset bias, m*
 Results
     ExperimentResult         name, table (with provenance), params, data, figure_data, timing
     save_result              write NAME.csv and NAME.json (with provenance)
@@ -55,7 +55,7 @@ from lininv.experiments._denoising import denoising
 from lininv.experiments._initialisation import initialisation
 from lininv.experiments._inpainting import inpainting
 from lininv.experiments._likelihood_proxy import likelihood_proxy
-from lininv.experiments._linear_theory import crossover, ensembles, prediction_accuracy
+from lininv.experiments._linear_theory import ensembles, generator_crossover, prediction_accuracy
 from lininv.experiments._registry import EXPERIMENTS, SMALL, Experiment, register, run
 from lininv.experiments._result import ExperimentResult, load_result, save_result
 
@@ -73,7 +73,7 @@ __all__ = [
     "likelihood_proxy",
     "prediction_accuracy",
     "ensembles",
-    "crossover",
+    "generator_crossover",
     "ExperimentResult",
     "save_result",
     "load_result",

@@ -32,7 +32,7 @@ from lininv.experiments._cells import cached, open_cells, require_keys
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 
-__all__ = ["prediction_accuracy", "ensembles", "crossover", "FAMILIES", "TRUTHS"]
+__all__ = ["prediction_accuracy", "ensembles", "generator_crossover", "FAMILIES", "TRUTHS"]
 
 #: Prior spectrum families of the accuracy table: slow and fast power laws and geometric decay,
 #: a two-level cliff (s_i^2 = 1 for i <= n/8, 0.01 after), and a flat spectrum.
@@ -75,7 +75,7 @@ def prediction_accuracy(
     ms: Any = (8, 32, 64),
     families: Any = FAMILIES,
     truths: Any = TRUTHS,
-    rtol: float = 2e-3,
+    rtol: float = 5e-3,
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
@@ -167,7 +167,7 @@ def ensembles(
     n: int = 64,
     ms: Any = (8, 16, 32, 48),
     noise_stds: Any = (0.0, 0.1),
-    rtol: float = 2e-3,
+    rtol: float = 5e-3,
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
@@ -254,7 +254,7 @@ def ensembles(
     small={"n": 48, "k": 6, "ms": (4, 10, 16, 32, 48), "rtol": 1e-2},
 )
 @single_blas_thread
-def crossover(
+def generator_crossover(
     *,
     prior_spectrum: str = "power:1",
     truth: str = "rotated:power:0.5",
@@ -275,9 +275,12 @@ def crossover(
     basis: data the prior did not expect). Per ``m``, noiseless Gaussian measurements: the
     invertible prior's Monte-Carlo error and prediction, the generator's Monte-Carlo error and,
     for ``m >= k + 2``, its exact error :math:`R(m-1)/(m-k-1)`, and the representation error
-    ``R``. ``data["m_star"]`` is the crossover of :func:`lininv.crossover` (the prediction
-    against the generator's exact error), ``data["m_star_mc"]`` the first ``m`` whose
-    Monte-Carlo intervals separate in the invertible prior's favour.
+    ``R``. ``data["m_star"]`` is the crossover of :func:`lininv.crossover` (from which ``m`` on
+    the prediction stays below the generator's exact error, or below ``R`` where that is not
+    defined: certified, so it cannot come before ``k + 2`` unless the prediction beats ``R``);
+    ``data["m_star_mc"]`` the smallest ``m`` from which on the Monte-Carlo intervals separate in
+    the invertible prior's favour (the generator's error below ``k + 2`` is only known by Monte
+    Carlo).
 
     Returns
     -------
@@ -343,8 +346,11 @@ def crossover(
             table.append(row)
             sink.update(label=f"m={m}", info=f"{inv['mc_mean']:.4g} vs {g['mc_mean']:.4g}")
     cross = find_crossover(prior, gen, data_truth, ms=ms)
-    separated = [r["m"] for r in table.rows if r["inv_hi"] < r["gen_lo"]]
-    data = {"m_star": cross.m, "m_star_mc": separated[0] if separated else None, "R": R}
+    rows = sorted(table.rows, key=lambda r: r["m"])
+    apart = [r["inv_hi"] < r["gen_lo"] for r in rows]  # the intervals separate, invertible below
+    last_not = max((i for i, a in enumerate(apart) if not a), default=-1)
+    star_mc = rows[last_not + 1]["m"] if last_not + 1 < len(rows) else None
+    data = {"m_star": cross.m, "m_star_mc": star_mc, "R": R}
     elapsed = time.perf_counter() - t0
     return ExperimentResult(
         "crossover", table, params, data, {}, seconds=elapsed, compute_seconds=float(sum(clock))
