@@ -204,6 +204,7 @@ def check_mask_formula(
     *,
     cases: Sequence[tuple[int, int]] = ((6, 2), (7, 3), (8, 5)),
     formula: Callable[[np.ndarray, int], float] | None = None,
+    precision: float = 1.0,
     rng: Any = None,
 ) -> StepResult:
     r"""Check 10c exactly: the average over *all* masks of ``m`` coordinates, by enumeration.
@@ -213,11 +214,23 @@ def check_mask_formula(
     is :math:`E(m)`; it must equal ``formula(s, m)`` (default :func:`mask_formula`) within
     floating point.
 
+    Parameters
+    ----------
+    cases : sequence of (n, m)
+        The sizes enumerated.
+    formula : callable (s, m) -> float, optional
+        The claimed closed form.
+    precision : float, default=1.0
+        Accepted (and validated) like every step's; the check is an exact enumeration, so it
+        does not change the work.
+    rng : None, int or numpy.random.Generator
+        Draws the singular values.
+
     Returns
     -------
     StepResult
     """
-    _, _, seed, gen = check_common(1.0, Z_SE, rng)
+    _, _, seed, gen = check_common(precision, Z_SE, rng)
     formula = check_callable("formula", formula, mask_formula)
     evidence: list[Evidence] = []
     for n, m in cases:
