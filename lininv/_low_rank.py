@@ -15,7 +15,7 @@ from lininv._validation import (
     check_spectrum_range,
 )
 
-__all__ = ["LowRankPrior"]
+__all__ = ["LowRankPrior", "generator_expected_error"]
 
 
 class LowRankPrior:
@@ -135,18 +135,63 @@ class LowRankPrior:
         out = np.sum(resid * resid, axis=-1)
         return float(out) if out.ndim == 0 else out
 
-    def expected_representation_error(self, prior: LinearInvertiblePrior) -> float:
-        r"""Mean floor over signals from ``prior``: :math:`E_{x \sim p_G}\|(I - P)(x - \mu_k)\|^2`.
+    def expected_representation_error(self, truth: Any) -> float:
+        r"""Mean floor over signals from ``truth``: :math:`E_{x}\|(I - P)(x - \mu_k)\|^2`.
 
-        Equals :math:`\|(I - P) C\|_F^2 + \|(I - P)(\mu_G - \mu_k)\|^2` with ``C = prior.factor``,
-        computed from explicit projections (no subtraction of traces).
+        Parameters
+        ----------
+        truth : LinearInvertiblePrior or LowRankPrior
+            Where the signals come from (mean and covariance); any prior of dimension ``n``.
+
+        Notes
+        -----
+        Equals :math:`\|(I - P) C\|_F^2 + \|(I - P)(\mu_t - \mu_k)\|^2` with ``C =
+        truth.factor``, computed from explicit projections (no subtraction of traces). It is the
+        limit of the generator's recovery error as ``m`` grows (:func:`generator_expected_error`).
         """
-        if not isinstance(prior, LinearInvertiblePrior):
-            raise TypeError(f"prior must be a LinearInvertiblePrior; got {type(prior).__name__}")
-        if prior.n != self.n:
-            raise ValueError(
-                f"prior must have n = {self.n} to match the generator; got n = {prior.n}"
+        if not isinstance(truth, (LinearInvertiblePrior, LowRankPrior)):
+            raise TypeError(
+                f"truth must be a LinearInvertiblePrior or LowRankPrior; got {type(truth).__name__}"
             )
-        C = prior.factor
+        if truth.n != self.n:
+            raise ValueError(
+                f"truth must have n = {self.n} to match the generator; got n = {truth.n}"
+            )
+        C = truth.factor
         resid = C - self._U @ (self._U.T @ C)
-        return float(np.sum(resid * resid) + self.representation_error(prior.mean))
+        return float(np.sum(resid * resid) + self.representation_error(truth.mean))
+
+
+def generator_expected_error(generator: LowRankPrior, m: int, *, truth: Any) -> float:
+    r"""Exact expected recovery error of the rank-k generator under a truth, Gaussian ``A``.
+
+    The generator's estimate from noiseless Gaussian measurements (:math:`A_{ij} \sim N(0,1/m)`)
+    is :math:`\hat x = \mu_k + G_k (AG_k)^+ (y - A\mu_k)`. For :math:`m \ge k + 2`,
+
+    .. math:: E_{A, x_0}\|\hat x - x_0\|^2 = R\,\frac{m - 1}{m - k - 1}, \qquad
+              R = E\|(I - P_k)(x_0 - \mu_k)\|^2 ,
+
+    the representation error (:meth:`LowRankPrior.expected_representation_error`): it never
+    falls to ``R``, let alone to zero, however many measurements.
+
+    Parameters
+    ----------
+    generator : LowRankPrior
+    m : int
+        ``m >= k + 2`` (the expectation is infinite for ``m = k, k + 1``; for ``m < k`` use
+        :func:`expected_error` with the generator, a Monte-Carlo estimate).
+    truth : LinearInvertiblePrior or LowRankPrior
+
+    Notes
+    -----
+    Write :math:`x_0 - \mu_k = G_k a + r` with :math:`r \perp \mathrm{range}(G_k)`. The
+    in-range part is recovered exactly; :math:`\hat x - x_0 = -r + U_k W^{-1}(AU_k)^T A r`
+    with :math:`W = (AU_k)^T AU_k`. For Gaussian ``A``, :math:`Ar` is independent of
+    :math:`AU_k` with covariance :math:`\|r\|^2 I/m`, and :math:`E[W^{-1}] = mI/(m - k - 1)`
+    (the inverse-Wishart mean), so the second term adds :math:`\|r\|^2 k/(m - k - 1)`.
+    """
+    if not isinstance(generator, LowRankPrior):
+        raise TypeError(f"generator must be a LowRankPrior; got {type(generator).__name__}")
+    m = check_int("m", m, low=generator.k + 2, reason=f" (m >= k + 2 = {generator.k + 2})")
+    R = generator.expected_representation_error(truth)
+    return R * (m - 1) / (m - generator.k - 1)

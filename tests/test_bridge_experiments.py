@@ -179,6 +179,9 @@ def test_every_experiment_is_registered():
         "initialisation",
         "dataset-bias",
         "likelihood-proxy",
+        "prediction-accuracy",
+        "ensembles",
+        "crossover",
     }
 
 

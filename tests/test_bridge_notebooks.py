@@ -58,3 +58,13 @@ def test_paper_in_miniature_notebook(recompute, tmp_path, monkeypatch):
         assert title in text, title
     # loaded: the committed full-size tables; recomputed: the reduced ones
     assert ("| 2000 |" in text) is not recompute  # likelihood proxy: 2000 samples in full
+
+
+@pytest.mark.parametrize("recompute", [False, True], ids=["load", "recompute"])
+def test_dataset_bias_notebook(recompute, tmp_path, monkeypatch):
+    text = _run("dataset_bias.ipynb", tmp_path, monkeypatch, recompute)
+    exact = float(text.split("exact under the truth :")[1].split()[0])
+    sampled, se = (float(v) for v in text.split("sampled signals       :")[1].split()[:3:2])
+    assert abs(exact - sampled) <= 5 * se  # 5 standard errors of the sample mean
+    assert "worst relative error there:" in text and "m* (prediction, certified):" in text
+    assert "mask formula (1 - m/n) sum s^2" in text
