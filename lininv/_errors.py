@@ -1,4 +1,4 @@
-r"""Exact recovery errors for a given measurement matrix (THEORY.md sections 3-4).
+r"""Exact recovery errors for a given measurement matrix (docs/theory.md, sections 3-4).
 
 The error formulas avoid the subtraction :math:`\operatorname{tr}\Sigma - \operatorname{tr}(\dots)`,
 which loses all accuracy when the error is small against :math:`\operatorname{tr}\Sigma`. With
@@ -22,19 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from lininv._estimators import (
+from lininv._estimators import mle
+from lininv._low_rank import LowRankPrior
+from lininv._mismatch import check_truth, truth_factor
+from lininv._prior import LinearInvertiblePrior
+from lininv._scaled import (
     _exponent,
     _rank_tol,
     _square,
     _unscale,
     check_operator,
     check_prior,
-    mle,
     scaled_product,
 )
-from lininv._low_rank import LowRankPrior
-from lininv._mismatch import check_truth, truth_factor
-from lininv._prior import LinearInvertiblePrior
 from lininv._validation import as_spectrum, as_vector_or_batch, check_choice, check_real
 
 __all__ = [
@@ -51,7 +51,7 @@ def _null_and_range(
     """Full SVD of ``B^T = diag(s) U^T A^T`` scaled by ``2**-t``: ``Z`` (n x n), ``d``, ``t``.
 
     The singular values of ``B`` are ``2**t d``; ``Z`` does not depend on the scaling
-    (:func:`lininv._estimators.scaled_product`: no under- or overflow, the same bits otherwise).
+    (:func:`lininv._scaled.scaled_product`: no under- or overflow, the same bits otherwise).
     """
     B, t = scaled_product(A, prior.factor)
     Z, d, _ = np.linalg.svd(B.T, full_matrices=True)

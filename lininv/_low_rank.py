@@ -6,23 +6,23 @@ from typing import Any
 
 import numpy as np
 
-from lininv._prior import LinearInvertiblePrior, _mean
+from lininv._linear_gaussian import LinearGaussian, check_mean
+from lininv._prior import LinearInvertiblePrior
 from lininv._validation import (
     as_matrix,
     as_vector_or_batch,
     check_int,
-    check_rng,
     check_spectrum_range,
 )
 
 __all__ = ["LowRankPrior", "generator_expected_error"]
 
 
-class LowRankPrior:
+class LowRankPrior(LinearGaussian):
     r"""Rank-k linear generator :math:`x = \mu + G_k z`, :math:`G_k \in \mathbb R^{n \times k}`, k < n.
 
     Its range is a k-dimensional affine subspace, so a signal outside it carries a
-    *representation error* that no number of measurements removes (THEORY.md section 4).
+    *representation error* that no number of measurements removes (docs/theory.md, section 4).
 
     Parameters
     ----------
@@ -47,16 +47,14 @@ class LowRankPrior:
             raise ValueError(
                 f"G must have shape (n, k) with k < n for a rank-k generator; got {G.shape}"
             )
-        mean = _mean(mean, n)
+        mean = check_mean(mean, n)
         U, s, Vt = np.linalg.svd(G, full_matrices=False)
         if s[-1] <= s[0] * (n * np.finfo(float).eps):
             raise ValueError(
                 f"G must have full column rank {k}; got smallest singular value {s[-1]:.3g}"
             )
         check_spectrum_range("G", s, "singular values")
-        self._G = G
-        self._U, self._s, self._Vt = U, s, Vt
-        self._mean = mean
+        self._set(U, s, Vt, mean, G=G)
 
     @classmethod
     def from_prior(cls, prior: LinearInvertiblePrior, k: int) -> LowRankPrior:
@@ -80,43 +78,12 @@ class LowRankPrior:
         return cls(Rt[:k].T * (d[:k] / np.sqrt(X.shape[0])), mean=mu)
 
     @property
-    def n(self) -> int:
-        """Signal dimension."""
-        return int(self._G.shape[0])
-
-    @property
     def k(self) -> int:
         """Latent dimension (rank)."""
-        return int(self._G.shape[1])
-
-    @property
-    def G(self) -> np.ndarray:
-        """The generator, shape (n, k)."""
-        return self._G
-
-    @property
-    def mean(self) -> np.ndarray:
-        """Signal mean."""
-        return self._mean
-
-    @property
-    def singular_values(self) -> np.ndarray:
-        """Singular values of ``G``, descending, shape (k,)."""
-        return self._s
-
-    @property
-    def factor(self) -> np.ndarray:
-        """``U_k diag(s)``, shape (n, k): same range and covariance as ``G``."""
-        return self._U * self._s
+        return self.latent_dim
 
     def __repr__(self) -> str:
         return f"LowRankPrior(n={self.n}, k={self.k})"
-
-    def sample(self, size: int, *, rng: Any = None) -> np.ndarray:
-        """Draw ``size`` signals of shape (size, n), all lying in the generator's range."""
-        size = check_int("size", size, low=0)
-        gen = check_rng(rng)
-        return self._mean + gen.standard_normal((size, self.k)) @ self._G.T
 
     def representation_error(self, x: Any) -> np.ndarray | float:
         r"""The floor :math:`\|(I - P_{\mathrm{range}(G_k)})(x - \mu)\|^2` for signals ``x``.

@@ -1,7 +1,7 @@
 r"""Bounds on and predictions of the expected error :math:`E(m) = E_A E_{x_0}\|\hat x - x_0\|^2`.
 
 Every function takes the singular values ``s`` of ``G`` (any order; sorted descending inside) and the
-number of Gaussian measurements ``m``. By rotation invariance (THEORY.md section 5) ``E(m)`` depends
+number of Gaussian measurements ``m``. By rotation invariance (docs/theory.md, section 5) ``E(m)`` depends
 on ``s`` alone. Tail sums :math:`\sum_{j>k} s_j^2` are accumulated from the smallest term up, so
 they are accurate even when the spectrum spans many orders of magnitude.
 """

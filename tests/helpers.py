@@ -1,6 +1,6 @@
-"""Shared test helpers: the one comparison helper (CONVENTIONS.md, item 7) and the portability hooks.
+"""Shared test helpers: the one comparison helper (docs/developing.md, 'Tolerances') and the portability hooks.
 
-Portability (CONVENTIONS.md, item 20). A comparison is either
+Portability (docs/developing.md, 'Portability'). A comparison is either
 
 * bitwise, allowed only where the code promises it (the same computation reordered by batching or
   executors, a seed giving identical draws, a serialization round trip, a copy of parameters, or

@@ -151,7 +151,9 @@ def test_every_result_draws_its_figure_computed_or_loaded(results, tmp_path):
         for r in (res, load_result(tmp_path, name)):
             axes = plot_experiment(r)
             axes = axes if isinstance(axes, tuple) else (axes,)
-            assert len(axes) == (2 if name in ("inpainting", "likelihood-proxy", "ensembles") else 1)
+            assert len(axes) == (
+                2 if name in ("inpainting", "likelihood-proxy", "ensembles") else 1
+            )
             axes[0].figure.canvas.draw()
             assert axes[0].get_title()
             plt.close(axes[0].figure)
