@@ -68,15 +68,15 @@ def _references(text: str, *, bare_names: bool = True):
 
 def test_the_scan_finds_references_and_would_catch_a_dangling_one(tmp_path):
     text = (
-        "see docs/theory.md, section 4, and THEORY.md; writes out/NAME.csv, docs/{x}.png, "
+        "see docs/theory.md, section 4, and MISSING_NOTES.md; writes out/NAME.csv, docs/{x}.png, "
         "lininv/data/generator_k*.npz and results/report.md"
     )
     refs = list(_references(text))
-    assert refs == ["docs/theory.md", "docs/theory.md", "THEORY.md"]
+    assert refs == ["docs/theory.md", "docs/theory.md", "MISSING_NOTES.md"]
     assert list(_references(text, bare_names=False)) == ["docs/theory.md", "docs/theory.md"]
     source = ROOT / "README.md"
     assert _exists("docs/theory.md", source)
-    assert not _exists("THEORY.md", source)
+    assert not _exists("MISSING_NOTES.md", source)
     assert not _exists("docs/nothing_here.md", source)
 
 
