@@ -123,8 +123,16 @@ def test_ctrl_c_exits_130_with_the_resume_message_and_the_rerun_resumes(tmp_path
         "sys.exit(main(sys.argv[1:]))\n"
     )
     held_argv = [sys.executable, "-c", hold, *argv[3:]]
+    # A test runner's worker may ignore SIGINT, and an ignored signal stays ignored in its
+    # children; restore the default so that Python turns Ctrl-C into KeyboardInterrupt, as in a
+    # terminal.
     proc = subprocess.Popen(
-        held_argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        held_argv,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = b""
     while b"compressed-sensing [1/3]" not in first:

@@ -183,7 +183,15 @@ def test_interrupt_keeps_finished_cells_and_the_rerun_resumes(tmp_path):
         "--output",
         str(out),
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Default SIGINT handling in the child even where the test worker ignores SIGINT (an
+    # ignored signal is inherited), so Ctrl-C arrives as in a terminal.
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
     def rows():
         try:
