@@ -11,10 +11,13 @@ the figures in :mod:`lininv.plotting`.
 API index
 ---------
 Recovery
-    recover                  min_z ||A G(z) - y||^2 + gamma ||z||^2 by L-BFGS-B (RecoveryResult)
+    recover                  min_z ||A G(z) - y||^2 + gamma ||z||^2 by L-BFGS-B, Gauss-Newton
+                             (scipy least_squares, exact Jacobian) or both; restarts
     RecoveryResult           x, z, success, message, iterations, objective, grad_norm
     INITS                    the initialisations recover understands
+    SOLVERS                  "lbfgs", "gauss-newton", "lbfgs+gauss-newton"
     STALL_GTOL               gradient level at which a line-search stall counts as converged
+    GN_GTOL                  gradient level a Gauss-Newton solve must reach to count as converged
 Linear predictions
     spectrum_predictions     lower bound, prediction, HMT upper bound over m for one spectrum
     local_singular_values    singular values of the flow's Jacobian at the true latents
@@ -60,13 +63,15 @@ from lininv.bridge._predictions import (
     local_singular_values,
     spectrum_predictions,
 )
-from lininv.bridge._recovery import INITS, STALL_GTOL, RecoveryResult, recover
+from lininv.bridge._recovery import GN_GTOL, INITS, SOLVERS, STALL_GTOL, RecoveryResult, recover
 
 __all__ = [
     "recover",
     "RecoveryResult",
     "INITS",
+    "SOLVERS",
     "STALL_GTOL",
+    "GN_GTOL",
     "spectrum_predictions",
     "local_singular_values",
     "local_predictions",
