@@ -30,6 +30,10 @@ Baselines
     low_rank_recover         the rank-k linear generator's (ridge) least-squares latent fit
     DEFAULT_LASSO_LAMBDAS    Lasso weights tried on held-out data
     DEFAULT_RANK_K_GAMMAS    rank-k ridge weights tried on held-out data
+    bm3d_denoise             BM3D (the bm3d package) on small images, the denoising baseline
+    BM3D_SMALL_PROFILE       the BM3D settings used on 8x8 images (4x4 blocks)
+Metrics
+    psnr                     PSNR per image, the paper's convention (peak 1, clipped, per-pixel MSE)
 Comparison
     compare                  flow vs linear predictions vs baselines over m (Comparison)
     Comparison               table, per-signal errors, settings, timing
@@ -56,6 +60,7 @@ from lininv.bridge._baselines import (
     low_rank_recover,
 )
 from lininv.bridge._compare import Comparison, compare
+from lininv.bridge._images import BM3D_SMALL_PROFILE, bm3d_denoise, psnr
 from lininv.bridge._predictions import (
     LinearPrediction,
     global_predictions,
@@ -82,6 +87,9 @@ __all__ = [
     "low_rank_recover",
     "DEFAULT_LASSO_LAMBDAS",
     "DEFAULT_RANK_K_GAMMAS",
+    "bm3d_denoise",
+    "BM3D_SMALL_PROFILE",
+    "psnr",
     "compare",
     "Comparison",
     "mean_ci",
