@@ -75,6 +75,16 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="reduced sizes (seconds instead of minutes; for tests and a quick look)",
     )
+    p.add_argument(
+        "--protocol",
+        choices=("lininv", "paper", "both"),
+        default="both",
+        help=(
+            "lininv: noiseless, converged solver, tuned baselines, MSE; paper: the authors' noise, "
+            "fixed Lasso weight, fixed L-BFGS budget, PSNR (files NAME.paper.*); both (default): "
+            "each experiment under every protocol it has"
+        ),
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -109,11 +119,13 @@ def _save_figure(result: Any, folder: Path) -> Path:
     fig = (axes[0] if isinstance(axes, tuple) else axes).figure
     prov = to_jsonable(result.provenance)
     meta = {"Software": f"lininv {prov.get('lininv', '')}", "Source": str(prov.get("command", ""))}
-    meta["Description"] = json.dumps({"name": result.name, "provenance": prov})
+    meta["Description"] = json.dumps(
+        {"name": result.name, "protocol": result.protocol, "provenance": prov}
+    )
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=130, bbox_inches="tight", metadata=meta)
     plt.close(fig)
-    path = folder / f"{result.name}.png"
+    path = folder / f"{result.stem}.png"
     atomic_write(path, png.getvalue())
     return path
 
@@ -131,12 +143,26 @@ def run(args: Any) -> int:
             "to finish or use another output"
         ) from None
     progress = progress_printer(quiet=args.quiet)
+    wanted = ("lininv", "paper") if args.protocol == "both" else (args.protocol,)
     command = shlex.join(
         ["lininv", "experiments", args.name, "--output", str(folder), "--seed", str(seed)]
+        + ["--protocol", args.protocol]
         + (["--small"] if args.small else [])
     )
+    # experiments of order 100 and above summarise the others' saved results: they run last
+    runs = sorted(
+        (
+            (name, proto)
+            for proto in wanted
+            for name in names
+            if proto in experiments.EXPERIMENTS[name].protocols
+        ),
+        key=lambda r: experiments.EXPERIMENTS[r[0]].order >= 100,
+    )
+    if not runs:
+        raise UsageError(f"{args.name} has no {args.protocol!r} protocol; use --protocol lininv")
     try:
-        for name in names:
+        for name, proto in runs:
             t0 = time.perf_counter()
             try:
                 result = experiments.run(
@@ -146,6 +172,7 @@ def run(args: Any) -> int:
                     output=folder,
                     progress=progress,
                     command=command,
+                    protocol=proto,
                 )
             except StoreError as exc:  # cells of other settings, or a damaged store
                 raise usage_error(exc, {"output": "--output"}) from None
@@ -153,7 +180,7 @@ def run(args: Any) -> int:
             paths.append(str(_save_figure(result, folder)))
             print(result.table.to_markdown())
             print(
-                f"{name}: {time.perf_counter() - t0:.1f} s (cells computed in "
+                f"{result.stem}: {time.perf_counter() - t0:.1f} s (cells computed in "
                 f"{result.compute_seconds:.1f} s); wrote {', '.join(paths)}",
                 flush=True,
             )
