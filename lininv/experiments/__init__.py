@@ -24,6 +24,10 @@ The experiments (each returns an ExperimentResult)
     initialisation           4a: error vs ||z_init|| at gamma = 0 and the best gamma
     dataset_bias             4b: train without a class, recover it (out of distribution)
     likelihood_proxy         rank correlation of ||z||^2 and -log p_G(x)
+    claims                   the paper's claims measured from the saved results (runs last)
+    measurement_factor       m_lasso / m at equal error, with a bootstrap CI
+Protocols
+    PROTOCOLS, Protocol      "lininv" (converged, tuned, MSE) and "paper" (GlowIP's settings)
 Results
     ExperimentResult         name, table (with provenance), params, data, figure_data, timing
     save_result              write NAME.csv and NAME.json (with provenance)
@@ -44,6 +48,7 @@ Examples
 """
 
 from lininv.experiments._cells import StartKey, Stream
+from lininv.experiments._claims import claims, measurement_factor
 from lininv.experiments._compressed_sensing import compressed_sensing
 from lininv.experiments._data import DigitsData, centre_mask, digits_data
 from lininv.experiments._dataset_bias import dataset_bias, training_recipe
@@ -51,6 +56,7 @@ from lininv.experiments._denoising import denoising
 from lininv.experiments._initialisation import initialisation
 from lininv.experiments._inpainting import inpainting
 from lininv.experiments._likelihood_proxy import likelihood_proxy
+from lininv.experiments._protocols import PROTOCOLS, Protocol
 from lininv.experiments._registry import EXPERIMENTS, SMALL, Experiment, register, run
 from lininv.experiments._result import ExperimentResult, load_result, save_result
 
@@ -66,6 +72,10 @@ __all__ = [
     "initialisation",
     "dataset_bias",
     "likelihood_proxy",
+    "claims",
+    "measurement_factor",
+    "PROTOCOLS",
+    "Protocol",
     "ExperimentResult",
     "save_result",
     "load_result",

@@ -8,7 +8,7 @@ records which (:attr:`lininv.experiments.ExperimentResult.protocol`).
 ``lininv``
     Noiseless compressed sensing (or the noise stated by the experiment); the flow solved to
     convergence (``recover(solver="lbfgs+gauss-newton")``: 200 L-BFGS-B iterations, then
-    Gauss-Newton with the exact Jacobian until no gradient component exceeds 1e-8); every
+    Gauss-Newton with the exact Jacobian until no gradient component exceeds 1e-6); every
     baseline's weight chosen per ``m`` on held-out training images; the generator (CSGM) with 3
     restarts from :math:`N(0, I)` and its latent weight chosen on held-out images; mean squared
     error :math:`\|\hat x - x_0\|^2`.
@@ -21,8 +21,9 @@ records which (:attr:`lininv.experiments.ExperimentResult.protocol`).
     ``lr = 0.1``, in float64 where GlowIP computes in float32); Lasso with the fixed weight
     ``lambda = 0.01`` at every ``m`` (GlowIP's ``||A Psi c - y||^2 + 0.01 ||c||_1``, by sklearn
     on rescaled data); the generator (GlowIP's DCGAN: ``gamma = 0``, one start
-    :math:`N(0, 0.1^2 I)`, 20 L-BFGS steps = 400 iterations); the rank-k generator without
-    ridge; PSNR, :math:`10 \log_{10}(1 / \text{MSE per pixel})` of the reconstruction clipped to
+    :math:`N(0, 0.1^2 I)`, 20 L-BFGS steps = 400 iterations); the rank-k generator (not in the
+    paper) with its ridge weight chosen as under ``lininv`` (without it, its least-squares fit
+    interpolates and blows up at ``m = k``); PSNR, :math:`10 \log_{10}(1 / \text{MSE per pixel})` of the reconstruction clipped to
     [0, 1], averaged over images (GlowIP averages skimage's per-image ``compare_psnr``).
 """
 
@@ -120,7 +121,7 @@ PROTOCOLS = {
         denoising_max_iter=400,
         cs_noise=0.1,
         lasso_lambdas=(0.01,),
-        rank_k_gammas=(0.0,),
+        rank_k_gammas=DEFAULT_RANK_K_GAMMAS,
         gan_gammas=(0.0,),
         gan_restarts=1,
         gan_solver="lbfgs",

@@ -21,6 +21,7 @@ from lininv.plotting._bridge import (
     plot_inpainting,
     plot_likelihood_proxy,
 )
+from lininv.plotting._claims import plot_claims
 
 __all__ = [
     "plot_experiment",
@@ -37,6 +38,7 @@ _LAYOUT = {
     "initialisation": (7.2, 1),
     "dataset-bias": (7.2, 1),
     "likelihood-proxy": (10.0, 2),
+    "claims": (7.2, 1),
 }
 
 
@@ -171,6 +173,7 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "initialisation": _initialisation,
     "dataset-bias": _dataset_bias,
     "likelihood-proxy": _likelihood_proxy,
+    "claims": lambda result, axes: plot_claims(result, axes[0]),
 }
 
 
@@ -215,4 +218,6 @@ def plot_experiment(result: Any, ax: Any = None) -> Any:
     width, count = _LAYOUT[name]
     axes = _panels(ax, count, width)
     EXPERIMENT_FIGURES[name](result, axes)
+    if getattr(result, "protocol", "lininv") != "lininv":
+        axes[0].set_title(f"{axes[0].get_title()} [{result.protocol} protocol]", fontsize=9)
     return axes[0] if count == 1 else tuple(axes)
