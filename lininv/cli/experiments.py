@@ -85,6 +85,12 @@ def add_parser(subparsers: Any) -> None:
             "each experiment under every protocol it has"
         ),
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="processes: with both protocols, each runs in its own process (default 2)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -142,7 +148,6 @@ def run(args: Any) -> int:
             f"--output {str(folder)!r} is in use by another lininv experiments run; wait for it "
             "to finish or use another output"
         ) from None
-    progress = progress_printer(quiet=args.quiet)
     wanted = ("lininv", "paper") if args.protocol == "both" else (args.protocol,)
     command = shlex.join(
         ["lininv", "experiments", args.name, "--output", str(folder), "--seed", str(seed)]
@@ -161,29 +166,55 @@ def run(args: Any) -> int:
     )
     if not runs:
         raise UsageError(f"{args.name} has no {args.protocol!r} protocol; use --protocol lininv")
+    first = [r for r in runs if experiments.EXPERIMENTS[r[0]].order < 100]
+    last = [r for r in runs if experiments.EXPERIMENTS[r[0]].order >= 100]
+    lanes = [[r for r in first if r[1] == proto] for proto in wanted]
+    lanes = [lane for lane in lanes if lane]
+    job = (args.small, seed, str(folder), command, args.quiet)
     try:
-        for name, proto in runs:
-            t0 = time.perf_counter()
-            try:
-                result = experiments.run(
-                    name,
-                    small=args.small,
-                    seed=seed,
-                    output=folder,
-                    progress=progress,
-                    command=command,
-                    protocol=proto,
-                )
-            except StoreError as exc:  # cells of other settings, or a damaged store
-                raise usage_error(exc, {"output": "--output"}) from None
-            paths = experiments.save_result(result, folder)
-            paths.append(str(_save_figure(result, folder)))
-            print(result.table.to_markdown())
-            print(
-                f"{result.stem}: {time.perf_counter() - t0:.1f} s (cells computed in "
-                f"{result.compute_seconds:.1f} s); wrote {', '.join(paths)}",
-                flush=True,
-            )
+        if args.jobs > 1 and len(lanes) > 1:
+            # one process per protocol: the protocols' cells, files and streams are disjoint
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(args.jobs, len(lanes)), mp_context=ctx) as pool:
+                for fut in [pool.submit(_run_lane, lane, *job) for lane in lanes]:
+                    fut.result()
+        else:
+            for lane in lanes:
+                _run_lane(lane, *job)
+        _run_lane(last, *job)
+    except StoreError as exc:  # cells of other settings, or a damaged store
+        raise usage_error(exc, {"output": "--output"}) from None
     finally:
         lock.release()
     return EXIT_OK
+
+
+def _run_lane(
+    lane: list[tuple[str, str]], small: bool, seed: int, folder: str, command: str, quiet: bool
+) -> None:
+    """Run, save, draw and print the experiments of ``lane`` ((name, protocol) pairs) in order."""
+    from lininv import experiments
+
+    progress = progress_printer(quiet=quiet)
+    for name, proto in lane:
+        t0 = time.perf_counter()
+        result = experiments.run(
+            name,
+            small=small,
+            seed=seed,
+            output=Path(folder),
+            progress=progress,
+            command=command,
+            protocol=proto,
+        )
+        paths = experiments.save_result(result, folder)
+        paths.append(str(_save_figure(result, Path(folder))))
+        print(result.table.to_markdown())
+        print(
+            f"{result.stem}: {time.perf_counter() - t0:.1f} s (cells computed in "
+            f"{result.compute_seconds:.1f} s); wrote {', '.join(paths)}",
+            flush=True,
+        )
