@@ -18,6 +18,7 @@ from lininv._prior import LinearInvertiblePrior
 from lininv._random import stream
 from lininv._stats import mean_ci
 from lininv.bridge._baselines import lasso_dct, low_rank_recover
+from lininv.bridge._images import psnr_rows
 from lininv.bridge._recovery import DEFAULT_INIT_SCALE, recover_batch
 from lininv.flows._protocol import FlowPrior
 
@@ -63,6 +64,7 @@ COMPARE_COLUMNS = [
     "m",
     *[f"{meth}_{stat}" for meth in METHODS for stat in ("mean", "lo", "hi")],
     "flow_converged",
+    "flow_unconverged",
     "gan_converged",
     "flow_minus_lasso_lo",
     "flow_minus_lasso_hi",
@@ -247,8 +249,7 @@ def compare_cell(
 
 def psnr_floored(X_hat: np.ndarray, X: np.ndarray) -> np.ndarray:
     """:func:`lininv.bridge.psnr` per row (clipped to [0, 1], peak 1) with the MSE floored at :data:`MSE_FLOOR`."""
-    mse = np.maximum(np.mean((np.clip(X_hat, 0.0, 1.0) - X) ** 2, axis=1), MSE_FLOOR)
-    return 10.0 * np.log10(1.0 / mse)
+    return psnr_rows(X_hat, X, mse_floor=MSE_FLOOR)
 
 
 def gan_cell(
@@ -328,8 +329,16 @@ def table_row(
         per["flow"] - per["rank_k"]
     )
     row["flow_converged"] = cell["converged"]
+    # solves that missed the tolerance: in the means above, and counted here (cells stored before
+    # the count existed give it from the fraction)
+    row["flow_unconverged"] = int(
+        cell.get("flow_unconverged", round((1.0 - cell["converged"]) * n_signals * settings.draws))
+    )
     row["rank_k_floor"] = float(floor.mean())
-    row["local_lower"], row["local_predicted"], row["local_upper"] = cell["local"]
+    # a bound that does not exist (HMT's upper bound with noise) is NaN in the cell, None here
+    row["local_lower"], row["local_predicted"], row["local_upper"] = (
+        None if v is None or not np.isfinite(v) else v for v in cell["local"]
+    )
     row["global_lower"] = float(glob.lower[i])
     row["global_predicted"] = float(glob.predicted[i])
     row["global_upper"] = None if settings.noise_std > 0 else float(glob.upper[i])

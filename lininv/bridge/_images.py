@@ -9,7 +9,7 @@ import numpy as np
 
 from lininv._validation import _as_real_array, as_vector_or_batch, check_real, describe
 
-__all__ = ["psnr", "bm3d_denoise", "BM3D_SMALL_PROFILE"]
+__all__ = ["psnr", "psnr_rows", "bm3d_denoise", "BM3D_SMALL_PROFILE"]
 
 #: The BM3D settings used on small images (:func:`bm3d_denoise`): 4x4 blocks (the package's
 #: default 8x8 blocks fill an 8x8 image and make ``bm3d`` 4.0 crash with a segmentation fault),
@@ -64,12 +64,28 @@ def psnr(X_hat: Any, X: Any, *, peak: float = 1.0, clip: bool = True) -> np.ndar
             f"X_hat and X must have the same shape (n,) or (k, n); got {Xh.shape} and {X0.shape}"
         )
     peak = check_real("peak", peak, low=0.0, low_open=True)
-    if clip:
-        Xh = np.clip(Xh, 0.0, peak)
-    mse = np.mean((Xh - X0) ** 2, axis=-1)
-    with np.errstate(divide="ignore"):
-        out = 10.0 * np.log10(peak**2 / mse)
+    out = psnr_rows(Xh, X0, peak=peak, clip=clip)
     return float(out) if out.ndim == 0 else out
+
+
+def psnr_rows(
+    X_hat: np.ndarray,
+    X: np.ndarray,
+    *,
+    peak: float = 1.0,
+    clip: bool = True,
+    mse_floor: float = 0.0,
+) -> np.ndarray:
+    """:func:`psnr` on validated arrays (last axis: pixels); the MSE floored at ``mse_floor``.
+
+    The experiments floor it (at 1e-30: 300 dB) so that the mean PSNR over images stays finite
+    where some recoveries are exact up to rounding (``m = n``).
+    """
+    if clip:
+        X_hat = np.clip(X_hat, 0.0, peak)
+    mse = np.maximum(np.mean((X_hat - X) ** 2, axis=-1), mse_floor)
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(peak**2 / mse)
 
 
 def bm3d_denoise(

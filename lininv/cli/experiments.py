@@ -174,13 +174,7 @@ def run(args: Any) -> int:
     try:
         if args.jobs > 1 and len(lanes) > 1:
             # one process per protocol: the protocols' cells, files and streams are disjoint
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(args.jobs, len(lanes)), mp_context=ctx) as pool:
-                for fut in [pool.submit(_run_lane, lane, *job) for lane in lanes]:
-                    fut.result()
+            _run_lanes_in_processes(lanes, job)
         else:
             for lane in lanes:
                 _run_lane(lane, *job)
@@ -218,3 +212,67 @@ def _run_lane(
             f"{result.compute_seconds:.1f} s); wrote {', '.join(paths)}",
             flush=True,
         )
+
+
+def _lane_process(queue: Any, lane: list[tuple[str, str]], job: tuple) -> None:
+    """A lane in a child process: sends ``None`` or the exception that stopped it."""
+    import pickle
+
+    try:
+        _run_lane(lane, *job)
+        outcome: BaseException | None = None
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which re-raises it
+        outcome = exc
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:  # an exception that cannot cross processes: its text does
+            outcome = RuntimeError(f"{type(exc).__name__}: {exc}")
+    queue.put(outcome)
+
+
+def _run_lanes_in_processes(lanes: list[list[tuple[str, str]]], job: tuple) -> None:
+    """Run each lane in its own (forked) process; re-raise the first failure here.
+
+    An interrupt of this process (Ctrl-C, or SIGINT sent to it alone) is passed on to the
+    children, which stop after saving their finished cells; then it is raised here, so the run
+    exits with the resume message like a single-process one.
+    """
+    import multiprocessing
+    import os
+    import queue as queue_module
+    import signal
+
+    ctx = multiprocessing.get_context("fork")
+    outcomes = ctx.Queue()
+    procs = [ctx.Process(target=_lane_process, args=(outcomes, lane, job)) for lane in lanes]
+    for proc in procs:
+        proc.start()
+    received: list[BaseException | None] = []
+    try:
+        while len(received) < len(procs):
+            try:
+                received.append(outcomes.get(timeout=0.5))
+            except queue_module.Empty:
+                # a child reports every outcome and exits 0: another status is a crash (a
+                # signal, a fault in native code) that left nothing in the queue
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    for proc in procs:
+                        if proc.is_alive():
+                            proc.terminate()
+                    raise RuntimeError(
+                        f"an experiments process ended with exit status {dead[0]}; finished "
+                        "cells are saved"
+                    ) from None
+    except KeyboardInterrupt:
+        for proc in procs:
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGINT)
+        for proc in procs:
+            proc.join()
+        raise
+    for proc in procs:
+        proc.join()
+    for outcome in received:
+        if outcome is not None:
+            raise outcome

@@ -240,7 +240,8 @@ def _init_rows(result: ExperimentResult) -> list[dict]:
                 "hi": hi,
                 "reproduced": worse if label == "0" else bool(lo <= 0 <= hi),
                 "source": f"{result.stem}.json: data.per_image (fixed_norm-{last} and "
-                f"fixed_norm-0, gamma {label}); {result.stem}.csv rows init = fixed_norm",
+                f"fixed_norm-0, gamma {label}) ({result.stem}.csv rows init = fixed_norm, "
+                f"init_norm {norms[-1]:g} and 0)",
                 "command": result.provenance.get("command", ""),
             }
         )

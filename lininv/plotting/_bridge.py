@@ -133,6 +133,20 @@ def plot_comparison(comparison: Any, ax: Any = None, *, predictions: bool = True
         )
     ax.set_yscale("log")
     log_limits(ax, [_col(table, f"{k}_mean") for k in keys])
+    if "flow_converged" in table.columns:  # unconverged solves are in the mean: say so
+        conv = _col(table, "flow_converged")
+        flow_mean = _col(table, "flow_mean")
+        for mi, fi, ci in zip(m, flow_mean, conv, strict=True):
+            if np.isfinite(ci) and ci < 1.0 and np.isfinite(fi):
+                ax.annotate(
+                    f"{100 * ci:.0f}% conv.",
+                    (mi, fi),
+                    xytext=(0, 6),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=6,
+                    color=_COLORS["flow"],
+                )
     gauss = _col(table, "gauss_mean")
     tiny = gauss < ax.get_ylim()[0]
     for mi, gi in zip(m[tiny], gauss[tiny], strict=True):

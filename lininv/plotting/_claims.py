@@ -6,22 +6,26 @@ from typing import Any
 
 import numpy as np
 
+from lininv.plotting._axes import new_axes
+
 __all__ = ["plot_claims"]
 
 
-def plot_claims(result: Any, ax: Any) -> Any:
+def plot_claims(result: Any, ax: Any = None) -> Any:
     """Measurement factors (Lasso's m / the flow's m at equal error) with their 95% CIs.
 
     Parameters
     ----------
     result : ExperimentResult
         From :func:`lininv.experiments.claims`.
-    ax : matplotlib Axes
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
 
     Returns
     -------
     matplotlib Axes
     """
+    ax = new_axes(ax)
     rows = [r for r in result.table.rows if str(r["metric"]).startswith("measurement factor")]
     for i, proto in enumerate(("lininv", "paper")):
         sub = [r for r in rows if r["protocol"] == proto]
