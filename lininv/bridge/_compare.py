@@ -111,6 +111,7 @@ def compare(
     max_iter: int = 1000,
     batch: str = "lockstep",
     chunk: int | None = None,
+    solver: str = "lbfgs",
     rng: Any = None,
     store: CellStore | None = None,
     progress: Progress = False,
@@ -161,6 +162,11 @@ def compare(
         How :func:`recover` batches the flow's problems (see there).
     chunk : int, optional
         Passed to :func:`recover` (problems are ordered signal by signal, draw by draw).
+    solver : {"lbfgs", "gauss-newton", "lbfgs+gauss-newton"}, default="lbfgs"
+        The flow's solver (:func:`recover`); ``"lbfgs+gauss-newton"`` runs at most ``max_iter``
+        L-BFGS-B iterations, then Gauss-Newton to convergence. Unconverged solves are counted in
+        the table's ``flow_unconverged`` column (and ``flow_converged``, their complement's
+        fraction).
     rng : None, int, SeedSequence or Generator, default=None
         Seed (an int is used as is; anything else gives one, recorded as ``params["seed"]``).
         Each ``m`` draws from its own named streams (:class:`CompareStream`,
@@ -211,6 +217,7 @@ def compare(
         max_iter=max_iter,
         batch=batch,
         chunk=chunk,
+        solver=solver,
     )
     if store is not None and not isinstance(store, CellStore):
         raise TypeError(f"store must be a CellStore or None; got {describe(store)}")
