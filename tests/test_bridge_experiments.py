@@ -158,6 +158,15 @@ def test_dataset_bias_trains_without_the_class(tmp_path):
     assert trained == [(3,)]
     # bitwise: the resumed run reads the same cells back from JSON (exact round trip)
     assert again.table.rows == res.table.rows
+    # the other protocol's run shares the flow of the same training settings...
+    paper = dataset_bias(**kw, output=tmp_path, protocol="paper", gan_k=None)
+    assert trained == [(3,)] and paper.protocol == "paper"
+    assert (tmp_path / ".cells" / "dataset-bias.flow.3-0-recipe-custom.npz").exists()
+    # ... and never picks up a flow trained without another class
+    small = {**kw, "ms": (64,), "gan_k": None, "output": tmp_path / "other"}
+    dataset_bias(**{**small, "exclude": 4})
+    dataset_bias(**small, protocol="paper")
+    assert trained == [(3,), (4,), (3,)]
 
 
 def test_likelihood_proxy_is_exact_for_the_linear_flow(setup):

@@ -199,7 +199,8 @@ def compare_cell(
     Yv = np.einsum("kmn,kn->km", Av, X_val) + noise_std * vgen.standard_normal((X_val.shape[0], m))
     if len(lams) > 1:
         val_err = [
-            float(np.mean(squared_errors(Xh, X_val))) for Xh in lasso_dct(Av, Yv, lams, shape=shape)
+            float(np.mean(squared_errors(Xh, X_val)))
+            for Xh in lasso_dct(Av, Yv, list(lams), shape=shape)
         ]
         lam = float(lams[int(np.argmin(val_err))])
     else:  # a fixed weight (the paper's protocol): nothing to choose

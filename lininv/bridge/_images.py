@@ -85,7 +85,7 @@ def psnr_rows(
         X_hat = np.clip(X_hat, 0.0, peak)
     mse = np.maximum(np.mean((X_hat - X) ** 2, axis=-1), mse_floor)
     with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(peak**2 / mse)
+        return np.asarray(10.0 * np.log10(peak**2 / mse))
 
 
 def bm3d_denoise(

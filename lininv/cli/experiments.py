@@ -266,7 +266,7 @@ def _run_lanes_in_processes(lanes: list[list[tuple[str, str]]], job: tuple) -> N
                     ) from None
     except KeyboardInterrupt:
         for proc in procs:
-            if proc.is_alive():
+            if proc.is_alive() and proc.pid is not None:
                 os.kill(proc.pid, signal.SIGINT)
         for proc in procs:
             proc.join()

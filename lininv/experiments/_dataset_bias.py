@@ -31,9 +31,14 @@ def _validate(key: str, value: Any) -> None:
     (_TRAINING if key == "training" else COMPARE_CELL)(key, value)
 
 
-def flow_path(output: Any) -> Path:
-    """Where :func:`dataset_bias` keeps its trained flow under ``output``."""
-    return cells_path(output, "dataset-bias").with_name("dataset-bias.flow.npz")
+def flow_path(output: Any, training: str = "") -> Path:
+    """Where :func:`dataset_bias` keeps its trained flow under ``output``.
+
+    ``training`` names the training settings (class, seed, epochs): both protocols' runs share
+    the flow of the same settings, and a flow trained otherwise is never picked up.
+    """
+    name = f"dataset-bias.flow.{training}.npz" if training else "dataset-bias.flow.npz"
+    return cells_path(output, "dataset-bias").with_name(name)
 
 
 def training_recipe() -> TrainingRecipe:
@@ -147,7 +152,8 @@ def dataset_bias(
         with seed ``seed``).
     output : path-like, optional
         Folder for resumable progress: the cells in ``output/.cells/dataset-bias.json``, the
-        trained flow in ``output/.cells/dataset-bias.flow.npz``.
+        trained flow in ``output/.cells/dataset-bias.flow.EXCLUDE-SEED-EPOCHS.npz`` (shared by
+        the two protocols' runs, which train the same flow).
     progress : bool or callable, default=False
     command : str, optional
         The command line recorded in the provenance (default: this process's).
@@ -202,13 +208,15 @@ def dataset_bias(
     with open_cells(
         output, stem("dataset-bias", proto.name), params, provenance=prov, validate=_validate
     ) as store:
-        # the other protocol's run trains the same flow (same recipe and seed): shared file
-        shared = proto.name != "lininv" and flow_path(output).exists() if store else False
-        saved = store is not None and "training" in store and flow_path(output).exists()
-        if flow is None and store is not None and (saved or shared):
-            # the flow of these settings, saved by an earlier run (its cell is written after it)
-            flow = flows.load(flow_path(output))
-            train_seconds = float(store.get("training")["_seconds"]) if saved else 0.0
+        # the flow of these training settings, saved by an earlier run of either protocol (the
+        # two train the same flow; the file is written atomically, its cell after it)
+        training = f"{exclude}-{seed}-{'recipe' if epochs is None else epochs}"
+        training += "-custom" if train is not None else ""
+        path = flow_path(output, training) if store is not None else None
+        if flow is None and store is not None and path is not None and path.exists():
+            flow = flows.load(path)
+            cell = store.get("training") if "training" in store else None
+            train_seconds = float(cell["_seconds"]) if cell is not None else 0.0
         elif flow is None:
             with progress_sink(progress, "dataset-bias: training", 1, "flow") as sink:
                 t1 = time.perf_counter()
@@ -217,11 +225,11 @@ def dataset_bias(
                 else:
                     flow = _train_without(recipe, exclude, seed, epochs)
                 train_seconds = time.perf_counter() - t1
-                if store is not None and hasattr(flow, "save"):
+                if store is not None and path is not None and hasattr(flow, "save"):
                     metadata = getattr(flow, "metadata", None)
                     if isinstance(metadata, dict):
                         metadata["provenance"] = prov
-                    flow.save(flow_path(output))
+                    flow.save(path)
                     store.put("training", {"_seconds": train_seconds})
                 sink.update(label=f"without digit {exclude}", info=f"{train_seconds:.1f} s")
         data = digits_data(split, n_val=n_val)
