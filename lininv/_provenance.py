@@ -19,7 +19,7 @@ from typing import Any
 __all__ = ["provenance", "environment", "csv_header", "LIBRARIES"]
 
 #: Libraries whose versions are recorded when installed (numerics, plotting, peers).
-LIBRARIES = ("numpy", "scipy", "numba", "matplotlib", "cvxpy", "scikit-learn", "torch")
+LIBRARIES = ("numpy", "scipy", "numba", "matplotlib", "cvxpy", "scikit-learn", "bm3d", "torch")
 
 
 def _version(dist: str) -> str | None:

@@ -73,7 +73,9 @@ def test_run_writes_resumes_and_records_provenance(capsys, tmp_path):
     assert [r["flow"] for r in rows] == ["trained flow"] * 2 + ["best linear Gaussian"] * 2
     # every file carries the provenance: the JSON, the CSV's # lines, the PNG's text chunks
     prov = payload["provenance"]
-    command = f"lininv experiments likelihood-proxy --output {tmp_path} --seed 0 --small"
+    command = (
+        f"lininv experiments likelihood-proxy --output {tmp_path} --seed 0 --protocol both --small"
+    )
     assert prov["command"] == command and prov["seed"] == 0 and prov["numpy"]
     assert Table.read_csv(tmp_path / "likelihood-proxy.csv").meta["command"] == command
     from PIL import Image

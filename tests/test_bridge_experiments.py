@@ -62,7 +62,16 @@ def test_compressed_sensing_reaches_the_truth_at_m_equals_n(setup, tmp_path):
     paths = res.save(tmp_path)
     assert all(os.path.getsize(p) > 0 for p in paths)
     store = json.loads((tmp_path / ".cells" / "compressed-sensing.json").read_text())
-    assert sorted(store["cells"]) == ["m=16", "m=64"]
+    assert sorted(store["cells"]) == ["gan-floor", "m=16", "m=64"]
+    # the converged solver (the lininv protocol): at m = n every solve converges and reaches the
+    # truth, per signal, within the 1e-8 (it reaches rounding level, ~1e-25)
+    # bitwise: the fraction of converged solves is a count over a count
+    assert res.data["flow_unconverged"] == [0, 0] and last["flow_converged"] == 1.0
+    assert np.all(np.asarray(res.data["errors"]["flow"][-1]) <= 1e-8)
+    # the nonlinear generator's held-out representation error is positive, and its recovery
+    # does not beat it
+    assert np.all(res.data["gan_floor"] > 0) and last["gan_floor"] > 0
+    assert last["gan_mean"] >= 0.5 * last["gan_floor"]
 
 
 def test_resume_recomputes_nothing_and_matches(setup, tmp_path):
@@ -149,6 +158,15 @@ def test_dataset_bias_trains_without_the_class(tmp_path):
     assert trained == [(3,)]
     # bitwise: the resumed run reads the same cells back from JSON (exact round trip)
     assert again.table.rows == res.table.rows
+    # the other protocol's run shares the flow of the same training settings...
+    paper = dataset_bias(**kw, output=tmp_path, protocol="paper", gan_k=None)
+    assert trained == [(3,)] and paper.protocol == "paper"
+    assert (tmp_path / ".cells" / "dataset-bias.flow.3-0-recipe-custom.npz").exists()
+    # ... and never picks up a flow trained without another class
+    small = {**kw, "ms": (64,), "gan_k": None, "output": tmp_path / "other"}
+    dataset_bias(**{**small, "exclude": 4})
+    dataset_bias(**small, protocol="paper")
+    assert trained == [(3,), (4,), (3,)]
 
 
 def test_likelihood_proxy_is_exact_for_the_linear_flow(setup):
@@ -182,6 +200,7 @@ def test_every_experiment_is_registered():
         "prediction-accuracy",
         "ensembles",
         "crossover",
+        "claims",
     }
 
 

@@ -1,6 +1,7 @@
 """The bridge notebooks run top to bottom: loading the committed results (the default) and
 recomputing them at reduced size (``RECOMPUTE``, set here through the environment)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,21 @@ def _run(name, tmp_path, monkeypatch, recompute):
     )
 
 
+def _tables(text):
+    """The markdown tables printed: (the start of the header, the data lines) per table."""
+    out, lines = [], text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("| m |") and i + 1 < len(lines) and lines[i + 1].startswith("|--"):
+            head = "|".join(line.split("|")[:3]) + "|"
+            body = []
+            for row in lines[i + 2 :]:
+                if not row.startswith("| "):
+                    break
+                body.append(row)
+            out.append((head, body))
+    return out
+
+
 @pytest.mark.parametrize("recompute", [False, True], ids=["load", "recompute"])
 def test_nonlinear_bridge_notebook(recompute, tmp_path, monkeypatch):
     text = _run("nonlinear_bridge.ipynb", tmp_path, monkeypatch, recompute)
@@ -28,10 +44,19 @@ def test_nonlinear_bridge_notebook(recompute, tmp_path, monkeypatch):
     for line in lines:  # the linear flow reproduces the closed forms to optimisation tolerance
         assert float(line.split(":")[1]) < 1e-6
     assert "| m | flow_mean |" in text
-    ms = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
-    assert ms[1:] == (
+    tables = _tables(text)
+    assert [t[0] for t in tables] == ["| m | flow_mean |", "| m | lininv_flow_converged |"]
+    ms = [line.split("|")[1].strip() for line in tables[0][1]]
+    assert ms == (
         ["16", "64"] if recompute else ["4", "8", "16", "24", "32", "40", "48", "56", "64"]
     )
+    # the two protocols side by side: the converged solver converges at every m
+    assert "protocols: ['lininv', 'paper']" in text
+    rows = [line.split("|") for line in tables[1][1]]
+    assert [r[1].strip() for r in rows] == (
+        ["8", "32", "64"] if recompute else ["4", "8", "16", "24", "32", "40", "48", "56", "64"]
+    )
+    assert all(float(r[2]) == 1.0 for r in rows)  # bitwise: a count over a count
 
 
 @pytest.mark.parametrize("recompute", [False, True], ids=["load", "recompute"])
@@ -43,10 +68,20 @@ def test_paper_in_miniature_notebook(recompute, tmp_path, monkeypatch):
         "Inpainting",
         "Initialisation at m",
         "Rank correlation",
+        "The paper's claims, measured",
     ):
         assert title in text, title
     # loaded: the committed full-size tables; recomputed: the reduced ones
     assert ("| 2000 |" in text) is not recompute  # likelihood proxy: 2000 samples in full
+    # both protocols' compressed sensing, and the claims from both (recomputed: only the
+    # compressed sensing has a paper-protocol result)
+    assert "| m | flow_mean |" in text and "flow_psnr" in text
+    claims = [
+        line for line in text.splitlines() if line.startswith("| the flow") or "Lasso-DCT" in line
+    ]
+    assert {"lininv", "paper"} <= {line.split("|")[2].strip() for line in claims}
+    assert ("missing: " in text) is recompute
+    assert re.search(r"^\d+ of \d+ rows reproduced$", text, flags=re.M)
 
 
 @pytest.mark.parametrize("recompute", [False, True], ids=["load", "recompute"])

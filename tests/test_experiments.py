@@ -37,11 +37,16 @@ def setup():
 
 
 @pytest.fixture(scope="module")
-def results(setup):
-    """Every experiment at its reduced size with the tiny flow (dataset-bias trains its own)."""
+def results(setup, tmp_path_factory):
+    """Every experiment at its reduced size with the tiny flow (dataset-bias trains its own);
+    the claims last, from the others' saved results."""
     flow, data = setup
+    folder = tmp_path_factory.mktemp("saved")
     out = {}
     for name, exp in EXPERIMENTS.items():
+        if name == "claims":
+            out[name] = run(name, small=True, folder=folder)
+            continue
         accepts = inspect.signature(exp.compute).parameters
         if name == "dataset-bias":
             out[name] = run(name, small=True, train=lambda split: flow, n_val=10)
@@ -49,6 +54,7 @@ def results(setup):
             out[name] = run(name, small=True, flow=flow, data=data)
         else:  # the linear-theory experiments need no flow
             out[name] = run(name, small=True)
+        save_result(out[name], folder)
     return out
 
 
@@ -70,7 +76,7 @@ def test_streams_keep_their_numbers():
     assert (int(StartKey.VALIDATION), int(StartKey.TEST)) == (0, 100)
     from lininv.bridge._compare_cell import CompareStream
 
-    assert [int(s) for s in CompareStream] == [0, 1, 2, 3]
+    assert [int(s) for s in CompareStream] == [0, 1, 2, 3, 4, 5]
 
 
 def test_registry_order_and_small_settings():
@@ -84,6 +90,7 @@ def test_registry_order_and_small_settings():
         "prediction-accuracy",
         "ensembles",
         "crossover",
+        "claims",
     ]
     assert set(SMALL) == set(EXPERIMENTS)
     for name, exp in EXPERIMENTS.items():
@@ -189,11 +196,14 @@ def test_progress_is_a_callback_with_one_event_per_cell(setup):
     experiments.denoising(
         flow, data, noise_stds=(0.1,), gammas=(0.0, 0.1), n_test=3, progress=events.append
     )
+    # per noise level: BM3D, then the flow at each gamma
     assert [(e.task, e.done, e.total, e.unit) for e in events] == [
-        ("denoising", 1, 2, "cell"),
-        ("denoising", 2, 2, "cell"),
+        ("denoising", 1, 3, "cell"),
+        ("denoising", 2, 3, "cell"),
+        ("denoising", 3, 3, "cell"),
     ]
-    assert events[0].label == "sigma = 0.1, gamma = 0" and events[0].info.startswith("flow ")
+    assert events[0].label == "sigma = 0.1, BM3D"
+    assert events[1].label == "sigma = 0.1, gamma = 0" and events[1].info.startswith("flow ")
     with pytest.raises(TypeError, match="progress must be a bool or a callable"):
         experiments.denoising(flow, data, progress="yes")
 
@@ -237,3 +247,89 @@ def test_no_library_module_prints():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
                 pytest.fail(f"{path.relative_to(root)}:{node.lineno} prints")
+
+
+def test_claims_rows_name_their_cell_and_command(results, tmp_path):
+    """Every claims row names the saved file and CSV cell it comes from and the command that made
+    that file; its effect recomputes from the saved per-image numbers."""
+    for name, res in results.items():
+        if name != "claims":
+            save_result(res, tmp_path)
+    claims = experiments.claims(folder=tmp_path)
+    rows = claims.table.rows
+    assert rows and {r["protocol"] for r in rows} == {"lininv"}
+    assert claims.data["missing"] == [
+        f"{n} (paper)"
+        for n in ("compressed-sensing", "denoising", "initialisation", "dataset-bias")
+    ]
+    kinds = set()
+    for row in rows:
+        stem = row["source"].split(".json:")[0]
+        saved = load_result(tmp_path, stem.split(".")[0], row["protocol"])
+        assert row["command"] == saved.provenance["command"]
+        assert f"({stem}.csv " in row["source"]
+        csv = lininv._table.Table.read_csv(tmp_path / f"{stem}.csv")
+        assert row["lo"] <= row["effect"] <= row["hi"]
+        if row["metric"] == "psnr: flow - BM3D":
+            sigma = row["setting"].split()[2].rstrip(",")
+            per = saved.data["per_image"][sigma]
+            diff = np.asarray(per["flow_psnr"]) - np.asarray(per["bm3d_psnr"])
+            # the mean of a few dozen PSNR differences: rounding of the sum only
+            np.testing.assert_allclose(row["effect"], diff.mean(), rtol=1e-12)
+            assert csv.where(noise_std=float(sigma)).rows
+            kinds.add("bm3d")
+        elif row["metric"].startswith("measurement factor"):
+            m = int(row["setting"].split("=")[1].split()[0])
+            assert m in csv.column("m")
+            kinds.add("factor")
+        elif "start of norm" in row["metric"]:
+            assert csv.where(init="fixed_norm").rows
+            kinds.add("init")
+    assert kinds == {"bm3d", "factor", "init"}
+
+
+def test_the_paper_protocol_is_recorded_in_every_result(setup, tmp_path):
+    flow, data = setup
+    res = experiments.compressed_sensing(
+        flow, data, ms=(8, 32), n_test=3, max_iter=20, gan_k=None, protocol="paper", output=tmp_path
+    )
+    assert res.protocol == "paper" and res.stem == "compressed-sensing.paper"
+    assert res.params["protocol"]["name"] == "paper" and res.data["protocol"] == "paper"
+    # bitwise: the protocol's constants, copied
+    assert res.params["noise_scale"] == "per-sqrt-m" and res.params["noise_std"] == 0.1
+    # the paper's settings: Lasso's fixed weight, noise 0.1 / sqrt(m) per measurement
+    assert res.table.column("lasso_lambda") == [0.01, 0.01]  # bitwise: a copied constant
+    # a correctly rounded sqrt and division: within 1 ulp of the same expression here
+    expected = [0.1 / np.sqrt(8), 0.1 / np.sqrt(32)]
+    np.testing.assert_allclose(res.table.column("noise_std"), expected, rtol=4e-16)
+    assert (tmp_path / ".cells" / "compressed-sensing.paper.json").exists()
+    paths = save_result(res, tmp_path)
+    assert [p.rsplit("/", 1)[1] for p in paths] == [
+        "compressed-sensing.paper.csv",
+        "compressed-sensing.paper.json",
+    ]
+    back = load_result(tmp_path, "compressed-sensing", "paper")
+    assert back.protocol == "paper" and back.table.rows == res.table.rows
+    with pytest.raises(ValueError, match="is not a saved experiment result"):
+        load_result(tmp_path, "compressed-sensing")  # the lininv protocol's file: not written
+    with pytest.raises(ValueError, match="protocol must be one of 'lininv' for the experiment"):
+        run("likelihood-proxy", small=True, protocol="paper")
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        experiments.compressed_sensing(flow, data, ms=(8,), protocol="glow")
+
+
+def test_measurement_factor_by_hand():
+    """Lasso's log error falls linearly in m (log L = -m / 8); the flow at m has Lasso's error at
+    2m, at 3m (between grid points) or one Lasso never reaches (censored at max(ms) / m)."""
+    ms = [4, 8, 16, 32, 64]
+    lasso = np.exp(-np.array(ms, dtype=float) / 8.0)
+    flow = np.exp(-np.array([8.0, 24.0, 32.0, 64.0, 100.0]) / 8.0)
+    images = 5  # identical images: the bootstrap CI collapses onto the point
+    out = experiments.measurement_factor(
+        ms, np.repeat(flow[:, None], images, 1), np.repeat(lasso[:, None], images, 1)
+    )
+    # linear interpolation of a linear curve is exact up to the rounding of exp and log
+    np.testing.assert_allclose([o["factor"] for o in out], [2.0, 3.0, 2.0, 2.0, 1.0], rtol=1e-12)
+    assert [o["censored"] for o in out] == [False, False, False, True, True]
+    for o in out:
+        np.testing.assert_allclose([o["lo"], o["hi"]], [o["factor"]] * 2, rtol=1e-12)

@@ -114,3 +114,26 @@ def test_committed_bridge_csv_is_what_the_code_computes_today():
         assert abs(row[key] - float(ref[key])) <= 1e-6 * abs(float(ref[key])), key
     half_width = (float(ref["flow_hi"]) - float(ref["flow_lo"])) / 2
     assert abs(row["flow_mean"] - float(ref["flow_mean"])) <= 0.1 * half_width
+
+
+def test_readme_claims_table_is_the_committed_csv():
+    """Every row of the claims table in the README is a row of docs/figures/claims.csv, in order,
+    its numbers rounded to the printed 3 significant digits."""
+    from lininv._table import Table
+
+    rows = Table.read_csv(ROOT / "docs" / "figures" / "claims.csv").rows
+    section = README.split("### The paper's claims, measured")[1].split("\n## ")[0]
+    printed = re.findall(
+        r"^\| ([^|]+) \| (lininv|paper) \| ([^|]+) \| ([^|]+) \| (\S+) \[(\S+), (\S+)\] \| (yes|no) \|$",
+        section,
+        flags=re.M,
+    )
+    assert len(printed) == len(rows) > 0
+    for (claim, proto, setting, metric, effect, lo, hi, reproduced), row in zip(
+        printed, rows, strict=True
+    ):
+        assert (claim, proto, metric) == (row["claim"], row["protocol"], row["metric"])
+        assert setting == row["setting"].replace("||z_init||", "‖z_init‖")
+        for text, key in ((effect, "effect"), (lo, "lo"), (hi, "hi")):
+            assert float(text) == float(f"{float(row[key]):.3g}"), (setting, key)
+        assert (reproduced == "yes") == bool(row["reproduced"])

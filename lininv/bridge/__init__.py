@@ -11,10 +11,13 @@ the figures in :mod:`lininv.plotting`.
 API index
 ---------
 Recovery
-    recover                  min_z ||A G(z) - y||^2 + gamma ||z||^2 by L-BFGS-B (RecoveryResult)
+    recover                  min_z ||A G(z) - y||^2 + gamma ||z||^2 by L-BFGS-B, Gauss-Newton
+                             (scipy least_squares, exact Jacobian) or both; restarts
     RecoveryResult           x, z, success, message, iterations, objective, grad_norm
     INITS                    the initialisations recover understands
+    SOLVERS                  "lbfgs", "gauss-newton", "lbfgs+gauss-newton"
     STALL_GTOL               gradient level at which a line-search stall counts as converged
+    GN_GTOL                  gradient level a Gauss-Newton solve must reach to count as converged
 Linear predictions
     spectrum_predictions     lower bound, prediction, HMT upper bound over m for one spectrum
     local_singular_values    singular values of the flow's Jacobian at the true latents
@@ -27,6 +30,10 @@ Baselines
     low_rank_recover         the rank-k linear generator's (ridge) least-squares latent fit
     DEFAULT_LASSO_LAMBDAS    Lasso weights tried on held-out data
     DEFAULT_RANK_K_GAMMAS    rank-k ridge weights tried on held-out data
+    bm3d_denoise             BM3D (the bm3d package) on small images, the denoising baseline
+    BM3D_SMALL_PROFILE       the BM3D settings used on 8x8 images (4x4 blocks)
+Metrics
+    psnr                     PSNR per image, the paper's convention (peak 1, clipped, per-pixel MSE)
 Comparison
     compare                  flow vs linear predictions vs baselines over m (Comparison)
     Comparison               table, per-signal errors, settings, timing
@@ -53,6 +60,7 @@ from lininv.bridge._baselines import (
     low_rank_recover,
 )
 from lininv.bridge._compare import Comparison, compare
+from lininv.bridge._images import BM3D_SMALL_PROFILE, bm3d_denoise, psnr
 from lininv.bridge._predictions import (
     LinearPrediction,
     global_predictions,
@@ -60,13 +68,15 @@ from lininv.bridge._predictions import (
     local_singular_values,
     spectrum_predictions,
 )
-from lininv.bridge._recovery import INITS, STALL_GTOL, RecoveryResult, recover
+from lininv.bridge._recovery import GN_GTOL, INITS, SOLVERS, STALL_GTOL, RecoveryResult, recover
 
 __all__ = [
     "recover",
     "RecoveryResult",
     "INITS",
+    "SOLVERS",
     "STALL_GTOL",
+    "GN_GTOL",
     "spectrum_predictions",
     "local_singular_values",
     "local_predictions",
@@ -77,6 +87,9 @@ __all__ = [
     "low_rank_recover",
     "DEFAULT_LASSO_LAMBDAS",
     "DEFAULT_RANK_K_GAMMAS",
+    "bm3d_denoise",
+    "BM3D_SMALL_PROFILE",
+    "psnr",
     "compare",
     "Comparison",
     "mean_ci",

@@ -33,7 +33,7 @@ from lininv.bridge._predictions import (
     global_predictions,
     predictions_at,
 )
-from lininv.bridge._recovery import INITS, RECOVERY_NEEDS
+from lininv.bridge._recovery import INITS, RECOVERY_NEEDS, SOLVERS
 from lininv.flows._protocol import FlowPrior, check_flow_prior
 
 __all__ = [
@@ -76,6 +76,10 @@ class Comparison:
         cells).
     compute_seconds : float
         Wall-clock time of all cells when they were computed (resumed cells included).
+    extra : dict
+        ``"psnr"``: per-signal PSNRs like ``errors`` (:func:`lininv.bridge.psnr`); the number of
+        unconverged flow solves per ``m``; the per-signal floors ``"rank_k_floor"`` and, with a
+        generator, ``"gan_floor"``.
     """
 
     table: Table
@@ -84,6 +88,7 @@ class Comparison:
     params: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     compute_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @single_blas_thread
@@ -106,6 +111,7 @@ def compare(
     max_iter: int = 1000,
     batch: str = "lockstep",
     chunk: int | None = None,
+    solver: str = "lbfgs",
     rng: Any = None,
     store: CellStore | None = None,
     progress: Progress = False,
@@ -156,6 +162,11 @@ def compare(
         How :func:`recover` batches the flow's problems (see there).
     chunk : int, optional
         Passed to :func:`recover` (problems are ordered signal by signal, draw by draw).
+    solver : {"lbfgs", "gauss-newton", "lbfgs+gauss-newton"}, default="lbfgs"
+        The flow's solver (:func:`recover`); ``"lbfgs+gauss-newton"`` runs at most ``max_iter``
+        L-BFGS-B iterations, then Gauss-Newton to convergence. Unconverged solves are counted in
+        the table's ``flow_unconverged`` column (and ``flow_converged``, their complement's
+        fraction).
     rng : None, int, SeedSequence or Generator, default=None
         Seed (an int is used as is; anything else gives one, recorded as ``params["seed"]``).
         Each ``m`` draws from its own named streams (:class:`CompareStream`,
@@ -206,6 +217,7 @@ def compare(
         max_iter=max_iter,
         batch=batch,
         chunk=chunk,
+        solver=solver,
     )
     if store is not None and not isinstance(store, CellStore):
         raise TypeError(f"store must be a CellStore or None; got {describe(store)}")
@@ -238,8 +250,23 @@ def comparison_settings(
     max_iter: int = 1000,
     batch: str = "lockstep",
     chunk: int | None = None,
+    solver: str = "lbfgs",
+    noise_scale: str = "fixed",
+    gan_gammas: Sequence[float] = (0.0,),
+    gan_restarts: int = 3,
+    gan_solver: str = "auto",
+    gan_init_scale: float = 1.0,
+    gan_max_iter: int = 1000,
 ) -> ComparisonSettings:
-    """Validate :func:`compare`'s settings for signals of dimension ``n`` (same meanings)."""
+    r"""Validate :func:`compare`'s settings for signals of dimension ``n`` (same meanings).
+
+    Beyond :func:`compare`'s: ``solver`` (:func:`lininv.bridge.recover`'s, for the flow);
+    ``noise_scale`` ``"fixed"`` (``noise_std`` per measurement) or ``"per-sqrt-m"``
+    (``noise_std / sqrt(m)`` per measurement, so that :math:`E\|\eta\|^2 = \sigma^2` whatever
+    ``m``: the paper's noise); the generator's CSGM settings (candidate latent weights chosen on
+    held-out signals, restarts, solver, scale of the random starts, evaluation limit; see
+    :func:`lininv.generators.csgm`).
+    """
     noise_std = check_real("noise_std", noise_std, low=0.0)
     gamma = check_real("gamma", gamma, low=0.0)
     draws = check_int("draws", draws, low=1)
@@ -260,6 +287,13 @@ def comparison_settings(
         max_iter=check_int("max_iter", max_iter, low=1),
         batch=check_choice("batch", batch, ("lockstep", "loop", "joint")),
         chunk=None if chunk is None else check_int("chunk", chunk, low=1),
+        solver=check_choice("solver", solver, SOLVERS),
+        noise_scale=check_choice("noise_scale", noise_scale, ("fixed", "per-sqrt-m")),
+        gan_gammas=tuple(float(g) for g in _weights("gan_gammas", gan_gammas)),
+        gan_restarts=check_int("gan_restarts", gan_restarts, low=1),
+        gan_solver=check_choice("gan_solver", gan_solver, ("auto", "lm", "trf", "lbfgs")),
+        gan_init_scale=check_real("gan_init_scale", gan_init_scale, low=0.0, low_open=True),
+        gan_max_iter=check_int("gan_max_iter", gan_max_iter, low=1),
     )
 
 
@@ -275,24 +309,48 @@ def compare_validated(
     store: CellStore | None = None,
     progress: Progress = False,
     task: str = "compare",
+    generator: Any = None,
 ) -> Comparison:
     """:func:`compare` for validated arguments (the experiments call it after their checks).
 
-    ``task`` names the computation in the progress events.
+    ``task`` names the computation in the progress events. ``generator``: a nonlinear generator
+    (:class:`lininv.generators.Generator`) recovering by CSGM beside the others (method
+    ``"gan"``), with its representation error on ``X_test`` as ``gan_floor`` (one cell,
+    ``"gan-floor"``).
     """
     prior = LinearInvertiblePrior.fit(X_train, reg=settings.reg)
-    generator = LowRankPrior.fit(X_train, settings.k)
-    floor = np.asarray(generator.representation_error(X_test))
-    glob = global_predictions(prior, m_values, settings.noise_std)
+    linear = LowRankPrior.fit(X_train, settings.k)
+    floor = np.asarray(linear.representation_error(X_test))
+    per_m_noise = settings.noise_scale == "per-sqrt-m"
+    glob = global_predictions(prior, m_values, 0.0 if per_m_noise else settings.noise_std)
+    gan_floor = None
+    if generator is not None:
+        gan_floor = store.get("gan-floor") if store is not None else None
+        if gan_floor is None:
+            from lininv.generators import representation_error
+
+            t0 = time.perf_counter()
+            rep = representation_error(
+                generator, X_test, rng=int(stream(seed, CompareStream.GAN_FLOOR).integers(2**62))
+            )
+            gan_floor = {
+                "errors": rep.objective.tolist(),
+                "converged": float(np.mean(rep.converged)),
+                "seconds": time.perf_counter() - t0,
+            }
+            if store is not None:
+                store.put("gan-floor", gan_floor)
     params = {
         **settings.params(),
         "seed": seed,
         "n_test": X_test.shape[0],
         "n_val": X_val.shape[0],
     }
-    seconds = dict.fromkeys(["flow", "lasso", "rank_k", "gauss", "local"], 0.0)
+    seconds = dict.fromkeys(["flow", "lasso", "rank_k", "gauss", "gan", "local"], 0.0)
     table = Table(COMPARE_COLUMNS, title="Recovery error ||x_hat - x0||^2 vs m")
     errors: dict[str, list[np.ndarray]] = {meth: [] for meth in METHODS}
+    psnrs: dict[str, list[np.ndarray]] = {meth: [] for meth in METHODS}
+    unconverged: list[int] = []
     local = None
     compute_seconds = 0.0
     with progress_sink(progress, task, len(m_values), "cell") as sink:
@@ -301,25 +359,52 @@ def compare_validated(
             cell = store.get(key) if store is not None else None
             if cell is None:
                 t_cell = time.perf_counter()
-                if local is None:
-                    t0 = time.perf_counter()
-                    local = predictions_at(flow, X_test, m_values, settings.noise_std).mean()
-                    seconds["local"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                if per_m_noise:  # the predictions for this m's noise
+                    sigma = settings.noise_at(int(m))
+                    ms1 = np.array([m])
+                    loc = predictions_at(flow, X_test, ms1, sigma).mean()
+                    g1 = global_predictions(prior, ms1, sigma)
+                    j = 0
+                else:
+                    if local is None:
+                        local = predictions_at(flow, X_test, m_values, settings.noise_std).mean()
+                    loc, j = local, i
+                seconds["local"] += time.perf_counter() - t0
                 cell = compare_cell(
-                    flow, X_test, X_val, int(m), prior, generator, seed, settings, seconds
+                    flow,
+                    X_test,
+                    X_val,
+                    int(m),
+                    prior,
+                    linear,
+                    seed,
+                    settings,
+                    seconds,
+                    generator,
                 )
-                cell["local"] = [
-                    float(local.lower[i]),
-                    float(local.predicted[i]),
-                    float(local.upper[i]),
-                ]
+                cell["local"] = [float(loc.lower[j]), float(loc.predicted[j]), float(loc.upper[j])]
+                if per_m_noise:
+                    cell["global"] = [float(g1.lower[0]), float(g1.predicted[0]), None]
                 cell["seconds"] = time.perf_counter() - t_cell
                 if store is not None:
                     store.put(key, cell)
             compute_seconds += float(cell.get("seconds") or 0.0)
-            row = table_row(cell, int(m), i, floor, glob, X_test.shape[0], settings)
+            row = table_row(
+                cell,
+                int(m),
+                i,
+                floor,
+                glob,
+                X_test.shape[0],
+                settings,
+                None if gan_floor is None else gan_floor["errors"],
+            )
             for meth in METHODS:
-                errors[meth].append(np.asarray(cell["errors"][meth], dtype=float))
+                if meth in cell["errors"]:
+                    errors[meth].append(np.asarray(cell["errors"][meth], dtype=float))
+                    psnrs[meth].append(np.asarray(cell["psnr"][meth], dtype=float))
+            unconverged.append(int(cell.get("flow_unconverged", 0)))
             table.append(row)
             sink.update(
                 label=f"m = {m}",
@@ -328,13 +413,22 @@ def compare_validated(
                     f"rank-k {row['rank_k_mean']:.4g}, gauss {row['gauss_mean']:.4g}"
                 ),
             )
+    extra = {
+        "psnr": {meth: np.array(v) for meth, v in psnrs.items() if v},
+        "flow_unconverged": unconverged,
+        "rank_k_floor": floor,
+    }
+    if gan_floor is not None:
+        extra["gan_floor"] = np.asarray(gan_floor["errors"], dtype=float)
+        extra["gan_floor_converged"] = gan_floor["converged"]
     return Comparison(
         table,
-        {meth: np.array(v) for meth, v in errors.items()},
+        {meth: np.array(v) for meth, v in errors.items() if v},
         m_values,
         params,
         seconds,
         compute_seconds,
+        extra,
     )
 
 

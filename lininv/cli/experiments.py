@@ -75,6 +75,22 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="reduced sizes (seconds instead of minutes; for tests and a quick look)",
     )
+    p.add_argument(
+        "--protocol",
+        choices=("lininv", "paper", "both"),
+        default="both",
+        help=(
+            "lininv: noiseless, converged solver, tuned baselines, MSE; paper: the authors' noise, "
+            "fixed Lasso weight, fixed L-BFGS budget, PSNR (files NAME.paper.*); both (default): "
+            "each experiment under every protocol it has"
+        ),
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="processes: with both protocols, each runs in its own process (default 2)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -109,11 +125,13 @@ def _save_figure(result: Any, folder: Path) -> Path:
     fig = (axes[0] if isinstance(axes, tuple) else axes).figure
     prov = to_jsonable(result.provenance)
     meta = {"Software": f"lininv {prov.get('lininv', '')}", "Source": str(prov.get("command", ""))}
-    meta["Description"] = json.dumps({"name": result.name, "provenance": prov})
+    meta["Description"] = json.dumps(
+        {"name": result.name, "protocol": result.protocol, "provenance": prov}
+    )
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=130, bbox_inches="tight", metadata=meta)
     plt.close(fig)
-    path = folder / f"{result.name}.png"
+    path = folder / f"{result.stem}.png"
     atomic_write(path, png.getvalue())
     return path
 
@@ -130,33 +148,131 @@ def run(args: Any) -> int:
             f"--output {str(folder)!r} is in use by another lininv experiments run; wait for it "
             "to finish or use another output"
         ) from None
-    progress = progress_printer(quiet=args.quiet)
+    wanted = ("lininv", "paper") if args.protocol == "both" else (args.protocol,)
     command = shlex.join(
         ["lininv", "experiments", args.name, "--output", str(folder), "--seed", str(seed)]
+        + ["--protocol", args.protocol]
         + (["--small"] if args.small else [])
     )
+    # experiments of order 100 and above summarise the others' saved results: they run last
+    runs = sorted(
+        (
+            (name, proto)
+            for proto in wanted
+            for name in names
+            if proto in experiments.EXPERIMENTS[name].protocols
+        ),
+        key=lambda r: experiments.EXPERIMENTS[r[0]].order >= 100,
+    )
+    if not runs:
+        raise UsageError(f"{args.name} has no {args.protocol!r} protocol; use --protocol lininv")
+    first = [r for r in runs if experiments.EXPERIMENTS[r[0]].order < 100]
+    last = [r for r in runs if experiments.EXPERIMENTS[r[0]].order >= 100]
+    lanes = [[r for r in first if r[1] == proto] for proto in wanted]
+    lanes = [lane for lane in lanes if lane]
+    job = (args.small, seed, str(folder), command, args.quiet)
     try:
-        for name in names:
-            t0 = time.perf_counter()
-            try:
-                result = experiments.run(
-                    name,
-                    small=args.small,
-                    seed=seed,
-                    output=folder,
-                    progress=progress,
-                    command=command,
-                )
-            except StoreError as exc:  # cells of other settings, or a damaged store
-                raise usage_error(exc, {"output": "--output"}) from None
-            paths = experiments.save_result(result, folder)
-            paths.append(str(_save_figure(result, folder)))
-            print(result.table.to_markdown())
-            print(
-                f"{name}: {time.perf_counter() - t0:.1f} s (cells computed in "
-                f"{result.compute_seconds:.1f} s); wrote {', '.join(paths)}",
-                flush=True,
-            )
+        if args.jobs > 1 and len(lanes) > 1:
+            # one process per protocol: the protocols' cells, files and streams are disjoint
+            _run_lanes_in_processes(lanes, job)
+        else:
+            for lane in lanes:
+                _run_lane(lane, *job)
+        _run_lane(last, *job)
+    except StoreError as exc:  # cells of other settings, or a damaged store
+        raise usage_error(exc, {"output": "--output"}) from None
     finally:
         lock.release()
     return EXIT_OK
+
+
+def _run_lane(
+    lane: list[tuple[str, str]], small: bool, seed: int, folder: str, command: str, quiet: bool
+) -> None:
+    """Run, save, draw and print the experiments of ``lane`` ((name, protocol) pairs) in order."""
+    from lininv import experiments
+
+    progress = progress_printer(quiet=quiet)
+    for name, proto in lane:
+        t0 = time.perf_counter()
+        result = experiments.run(
+            name,
+            small=small,
+            seed=seed,
+            output=Path(folder),
+            progress=progress,
+            command=command,
+            protocol=proto,
+        )
+        paths = experiments.save_result(result, folder)
+        paths.append(str(_save_figure(result, Path(folder))))
+        print(result.table.to_markdown())
+        print(
+            f"{result.stem}: {time.perf_counter() - t0:.1f} s (cells computed in "
+            f"{result.compute_seconds:.1f} s); wrote {', '.join(paths)}",
+            flush=True,
+        )
+
+
+def _lane_process(queue: Any, lane: list[tuple[str, str]], job: tuple) -> None:
+    """A lane in a child process: sends ``None`` or the exception that stopped it."""
+    import pickle
+
+    try:
+        _run_lane(lane, *job)
+        outcome: BaseException | None = None
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which re-raises it
+        outcome = exc
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:  # an exception that cannot cross processes: its text does
+            outcome = RuntimeError(f"{type(exc).__name__}: {exc}")
+    queue.put(outcome)
+
+
+def _run_lanes_in_processes(lanes: list[list[tuple[str, str]]], job: tuple) -> None:
+    """Run each lane in its own (forked) process; re-raise the first failure here.
+
+    An interrupt of this process (Ctrl-C, or SIGINT sent to it alone) is passed on to the
+    children, which stop after saving their finished cells; then it is raised here, so the run
+    exits with the resume message like a single-process one.
+    """
+    import multiprocessing
+    import os
+    import queue as queue_module
+    import signal
+
+    ctx = multiprocessing.get_context("fork")
+    outcomes = ctx.Queue()
+    procs = [ctx.Process(target=_lane_process, args=(outcomes, lane, job)) for lane in lanes]
+    for proc in procs:
+        proc.start()
+    received: list[BaseException | None] = []
+    try:
+        while len(received) < len(procs):
+            try:
+                received.append(outcomes.get(timeout=0.5))
+            except queue_module.Empty:
+                # a child reports every outcome and exits 0: another status is a crash (a
+                # signal, a fault in native code) that left nothing in the queue
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    for proc in procs:
+                        if proc.is_alive():
+                            proc.terminate()
+                    raise RuntimeError(
+                        f"an experiments process ended with exit status {dead[0]}; finished "
+                        "cells are saved"
+                    ) from None
+    except KeyboardInterrupt:
+        for proc in procs:
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGINT)
+        for proc in procs:
+            proc.join()
+        raise
+    for proc in procs:
+        proc.join()
+    for outcome in received:
+        if outcome is not None:
+            raise outcome

@@ -24,6 +24,10 @@ The experiments (each returns an ExperimentResult)
     initialisation           4a: error vs ||z_init|| at gamma = 0 and the best gamma
     dataset_bias             4b: train without a class, recover it (out of distribution)
     likelihood_proxy         rank correlation of ||z||^2 and -log p_G(x)
+    claims                   the paper's claims measured from the saved results (runs last)
+    measurement_factor       m_lasso / m at equal error, with a bootstrap CI
+Protocols
+    PROTOCOLS, Protocol      "lininv" (converged, tuned, MSE) and "paper" (GlowIP's settings)
 The linear theory of dataset bias and ensembles, measured (no flow)
     prediction_accuracy      the mismatched prediction against Monte Carlo, spectra x truths
     ensembles                E(m) per measurement ensemble beside the Gaussian theory
@@ -48,6 +52,7 @@ Examples
 """
 
 from lininv.experiments._cells import StartKey, Stream
+from lininv.experiments._claims import claims, measurement_factor
 from lininv.experiments._compressed_sensing import compressed_sensing
 from lininv.experiments._data import DigitsData, centre_mask, digits_data
 from lininv.experiments._dataset_bias import dataset_bias, training_recipe
@@ -56,6 +61,7 @@ from lininv.experiments._initialisation import initialisation
 from lininv.experiments._inpainting import inpainting
 from lininv.experiments._likelihood_proxy import likelihood_proxy
 from lininv.experiments._linear_theory import ensembles, generator_crossover, prediction_accuracy
+from lininv.experiments._protocols import PROTOCOLS, Protocol
 from lininv.experiments._registry import EXPERIMENTS, SMALL, Experiment, register, run
 from lininv.experiments._result import ExperimentResult, load_result, save_result
 
@@ -74,6 +80,10 @@ __all__ = [
     "prediction_accuracy",
     "ensembles",
     "generator_crossover",
+    "claims",
+    "measurement_factor",
+    "PROTOCOLS",
+    "Protocol",
     "ExperimentResult",
     "save_result",
     "load_result",

@@ -13,8 +13,10 @@ from lininv._validation import check_int, describe
 from lininv.bridge._compare import COMPARE_NEEDS, compare_validated, comparison_settings
 from lininv.bridge._predictions import check_ms
 from lininv.experiments._cells import Stream, cells_path, open_cells, require_keys, stream
-from lininv.experiments._compressed_sensing import COMPARE_CELL
+from lininv.experiments._compressed_sensing import COMPARE_CELL, comparison_data
 from lininv.experiments._data import digits_data, subset
+from lininv.experiments._protocols import protocol as get_protocol
+from lininv.experiments._protocols import stem
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 from lininv.flows._pretrained import TrainingRecipe
@@ -29,9 +31,14 @@ def _validate(key: str, value: Any) -> None:
     (_TRAINING if key == "training" else COMPARE_CELL)(key, value)
 
 
-def flow_path(output: Any) -> Path:
-    """Where :func:`dataset_bias` keeps its trained flow under ``output``."""
-    return cells_path(output, "dataset-bias").with_name("dataset-bias.flow.npz")
+def flow_path(output: Any, training: str = "") -> Path:
+    """Where :func:`dataset_bias` keeps its trained flow under ``output``.
+
+    ``training`` names the training settings (class, seed, epochs): both protocols' runs share
+    the flow of the same settings, and a flow trained otherwise is never picked up.
+    """
+    name = f"dataset-bias.flow.{training}.npz" if training else "dataset-bias.flow.npz"
+    return cells_path(output, "dataset-bias").with_name(name)
 
 
 def training_recipe() -> TrainingRecipe:
@@ -83,7 +90,8 @@ def _train_without(
     "dataset-bias",
     order=5,
     summary="trained without one digit class, recovering that class (out of distribution)",
-    small={"ms": (16, 64), "n_test": 6, "n_val": 20, "max_iter": 300, "epochs": 2},
+    small={"ms": (16, 64), "n_test": 6, "n_val": 20, "max_iter": 100, "epochs": 2, "gan_k": None},
+    protocols=("lininv", "paper"),
 )
 def dataset_bias(
     flow: FlowPrior | None = None,
@@ -92,7 +100,9 @@ def dataset_bias(
     ms: Sequence[int] = (4, 8, 16, 32, 48, 56, 64),
     n_test: int | None = None,
     k: int = 16,
-    max_iter: int = 1000,
+    gan_k: int | None = 16,
+    max_iter: int | None = None,
+    protocol: str = "lininv",
     n_val: int = 100,
     epochs: int | None = None,
     seed: int = 0,
@@ -121,8 +131,14 @@ def dataset_bias(
         Images of the excluded class used (a seeded random subset; None for all).
     k : int, default=16
         Rank of the linear generator.
-    max_iter : int, default=1000
-        L-BFGS-B iteration limit.
+    gan_k : int or None, default=16
+        Latent dimension of a nonlinear generator trained like the pretrained one of that ``k``
+        (:func:`lininv.generators.pretrained_recipe`) without the class, recovering by CSGM
+        beside the others (None: none).
+    max_iter : int, optional
+        L-BFGS-B iterations (default: the protocol's).
+    protocol : {"lininv", "paper"}, default="lininv"
+        :mod:`lininv.experiments._protocols`.
     n_val : int, default=100
         Training images on which the baselines' weights are chosen.
     epochs : int, optional
@@ -136,7 +152,8 @@ def dataset_bias(
         with seed ``seed``).
     output : path-like, optional
         Folder for resumable progress: the cells in ``output/.cells/dataset-bias.json``, the
-        trained flow in ``output/.cells/dataset-bias.flow.npz``.
+        trained flow in ``output/.cells/dataset-bias.flow.EXCLUDE-SEED-EPOCHS.npz`` (shared by
+        the two protocols' runs, which train the same flow).
     progress : bool or callable, default=False
     command : str, optional
         The command line recorded in the provenance (default: this process's).
@@ -162,13 +179,19 @@ def dataset_bias(
     recipe = training_recipe()
     n = recipe.n if flow is None else int(flow.n)
     m_values = check_ms(ms, n)
-    settings = comparison_settings(n, k=k, max_iter=max_iter)
+    proto = get_protocol(protocol)
+    options = proto.compare_settings()
+    if max_iter is not None:
+        options["max_iter"] = max_iter
+    settings = comparison_settings(n, k=k, **options)
     params = {
         "exclude": exclude,
         "ms": [int(m) for m in m_values],
         "n_test": n_test,
         "k": settings.k,
         "max_iter": settings.max_iter,
+        "gan_k": gan_k,
+        "protocol": proto.params(),
         "epochs": epochs,
         "n_val": n_val,
         "seed": seed,
@@ -179,12 +202,21 @@ def dataset_bias(
     prov = provenance(seed=seed, command=command)
     split = recipe.split(exclude=(exclude,))
     train_seconds = 0.0
-    with open_cells(output, "dataset-bias", params, provenance=prov, validate=_validate) as store:
-        saved = store is not None and "training" in store and flow_path(output).exists()
-        if flow is None and store is not None and saved:
-            # the flow of these settings, saved by an earlier run (its cell is written after it)
-            flow = flows.load(flow_path(output))
-            train_seconds = float(store.get("training")["_seconds"])
+    generator = (
+        None if gan_k is None else _biased_generator(check_int("gan_k", gan_k, low=1), exclude)
+    )
+    with open_cells(
+        output, stem("dataset-bias", proto.name), params, provenance=prov, validate=_validate
+    ) as store:
+        # the flow of these training settings, saved by an earlier run of either protocol (the
+        # two train the same flow; the file is written atomically, its cell after it)
+        training = f"{exclude}-{seed}-{'recipe' if epochs is None else epochs}"
+        training += "-custom" if train is not None else ""
+        path = flow_path(output, training) if store is not None else None
+        if flow is None and store is not None and path is not None and path.exists():
+            flow = flows.load(path)
+            cell = store.get("training") if "training" in store else None
+            train_seconds = float(cell["_seconds"]) if cell is not None else 0.0
         elif flow is None:
             with progress_sink(progress, "dataset-bias: training", 1, "flow") as sink:
                 t1 = time.perf_counter()
@@ -193,11 +225,11 @@ def dataset_bias(
                 else:
                     flow = _train_without(recipe, exclude, seed, epochs)
                 train_seconds = time.perf_counter() - t1
-                if store is not None and hasattr(flow, "save"):
+                if store is not None and path is not None and hasattr(flow, "save"):
                     metadata = getattr(flow, "metadata", None)
                     if isinstance(metadata, dict):
                         metadata["provenance"] = prov
-                    flow.save(flow_path(output))
+                    flow.save(path)
                     store.put("training", {"_seconds": train_seconds})
                 sink.update(label=f"without digit {exclude}", info=f"{train_seconds:.1f} s")
         data = digits_data(split, n_val=n_val)
@@ -213,7 +245,8 @@ def dataset_bias(
             seed,
             store=store,
             progress=progress,
-            task="dataset-bias",
+            task=stem("dataset-bias", proto.name),
+            generator=generator,
         )
     table = comp.table
     table.meta.update(prov)
@@ -221,8 +254,23 @@ def dataset_bias(
         "dataset-bias",
         table,
         params,
-        {"train_seconds": train_seconds, "n_ood": int(X_ood.shape[0])},
+        {
+            "train_seconds": train_seconds,
+            "n_ood": int(X_ood.shape[0]),
+            **comparison_data(comp, proto.name),
+        },
         {"exclude": exclude},
         seconds=time.perf_counter() - t0,
         compute_seconds=train_seconds + comp.compute_seconds,
+        protocol=proto.name,
     )
+
+
+def _biased_generator(k: int, exclude: int) -> Any:
+    """A generator trained like the pretrained one of latent dimension ``k``, without ``exclude``."""
+    from lininv import generators
+
+    d = generators.pretrained_recipe(k).to_dict()
+    d.update(exclude=[exclude])
+    gen, _ = generators.train(generators.Recipe.from_dict(d))
+    return gen

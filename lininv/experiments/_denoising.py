@@ -17,7 +17,8 @@ from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real
 from lininv.bridge._compare import COMPARE_NEEDS
-from lininv.bridge._compare_cell import squared_errors
+from lininv.bridge._compare_cell import psnr_floored, squared_errors
+from lininv.bridge._images import bm3d_denoise
 from lininv.bridge._predictions import singular_values_at
 from lininv.bridge._recovery import recover_batch
 from lininv.experiments._cells import (
@@ -29,6 +30,8 @@ from lininv.experiments._cells import (
     stream,
 )
 from lininv.experiments._data import DigitsData, flow_and_data, subset
+from lininv.experiments._protocols import protocol as get_protocol
+from lininv.experiments._protocols import stem
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 from lininv.flows._protocol import FlowPrior
@@ -42,6 +45,12 @@ DENOISING_COLUMNS = [
     "flow_lo",
     "flow_hi",
     "flow_converged",
+    "flow_psnr",
+    "bm3d_mean",
+    "bm3d_lo",
+    "bm3d_hi",
+    "bm3d_psnr",
+    "gauss_psnr",
     "gauss_mean",
     "gauss_lo",
     "gauss_hi",
@@ -50,7 +59,12 @@ DENOISING_COLUMNS = [
     "linear_optimal_gamma",
 ]
 
-_CELL = require_keys("flow", "converged", "gauss", "gauss_expected", "local_expected")
+_FLOW = require_keys("flow", "converged", "gauss", "gauss_expected", "local_expected")
+_BM3D = require_keys("bm3d", "bm3d_psnr")
+
+
+def _CELL(key: str, value: Any) -> None:
+    (_BM3D if key.startswith("bm3d") else _FLOW)(key, value)
 
 
 @register(
@@ -58,6 +72,7 @@ _CELL = require_keys("flow", "converged", "gauss", "gauss_expected", "local_expe
     order=2,
     summary="error vs gamma at several noise levels, the linear optimum marked",
     small={"noise_stds": (0.1,), "gammas": (0.0, 0.01, 0.1), "n_test": 8},
+    protocols=("lininv", "paper"),
 )
 @single_blas_thread
 def denoising(
@@ -67,7 +82,8 @@ def denoising(
     noise_stds: Sequence[float] = (0.05, 0.1, 0.2),
     gammas: Sequence[float] = (0.0, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0),
     n_test: int | None = 60,
-    max_iter: int = 1000,
+    max_iter: int | None = None,
+    protocol: str = "lininv",
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
@@ -77,7 +93,10 @@ def denoising(
 
     ``y = x0 + eta``, :math:`\eta \sim N(0, \sigma^2 I)` (:attr:`Stream.DENOISING_NOISE`), the
     same noise for every ``gamma``; the flow solves :math:`\min_z \|G(z) - y\|^2 +
-    \gamma\|z\|^2` from ``z = 0``. Beside it: the best linear Gaussian's latent denoiser
+    \gamma\|z\|^2` from ``z = 0`` (to convergence under the ``lininv`` protocol, 400 L-BFGS
+    iterations under ``paper``: :mod:`lininv.experiments._protocols`). Beside it: BM3D
+    (:func:`lininv.bridge.bm3d_denoise`, given the true noise level), the best linear Gaussian's
+    latent denoiser
     (:func:`lininv.denoise`) on the same ``y`` and its expected error
     (:func:`lininv.denoising_error`), the latter also with the flow's Jacobian spectra at the
     truth (``local_expected``). The linear optimum is ``gamma = sigma^2``
@@ -95,8 +114,9 @@ def denoising(
         Latent weights :math:`\gamma \ge 0`.
     n_test : int or None, default=60
         Test images used (a seeded random subset; None for all).
-    max_iter : int, default=1000
-        L-BFGS-B iteration limit.
+    max_iter : int, optional
+        L-BFGS-B iterations (default: the protocol's).
+    protocol : {"lininv", "paper"}, default="lininv"
     seed : int, default=0
     output : path-like, optional
         Folder for resumable progress (``output/.cells/denoising.json``).
@@ -107,9 +127,12 @@ def denoising(
     Returns
     -------
     ExperimentResult
-        Columns ``noise_std, gamma, flow_mean, flow_lo, flow_hi, flow_converged, gauss_mean,
-        gauss_lo, gauss_hi, gauss_expected, local_expected, linear_optimal_gamma``;
-        ``data["best_gamma"]`` maps each noise level to the flow's best ``gamma`` on the test set.
+        Columns ``noise_std, gamma, flow_mean, flow_lo, flow_hi, flow_converged, flow_psnr,
+        bm3d_mean, bm3d_lo, bm3d_hi, bm3d_psnr, gauss_psnr, gauss_mean, gauss_lo, gauss_hi,
+        gauss_expected, local_expected, linear_optimal_gamma`` (BM3D does not depend on
+        ``gamma``: its numbers repeat); ``data["best_gamma"]`` maps each noise level to the
+        flow's best ``gamma`` on the test set (as the paper picks it), ``data["per_image"]`` the
+        per-image errors and PSNRs of the flow at that ``gamma`` and of BM3D.
     """
     t0 = time.perf_counter()
     flow, data = flow_and_data(flow, data, COMPARE_NEEDS)
@@ -117,11 +140,24 @@ def denoising(
     progress = check_progress(progress)
     sigmas = [check_real("noise_stds", float(s), low=0.0, low_open=True) for s in noise_stds]
     gams = [check_real("gammas", float(g), low=0.0) for g in gammas]
+    proto = get_protocol(protocol)
+    if max_iter is None:
+        max_iter = proto.denoising_max_iter
     max_iter = check_int("max_iter", max_iter, low=1)
     X = subset(data.X_test, n_test, stream(seed, Stream.TEST_PICK))
     N, n = X.shape
-    params = {"noise_stds": sigmas, "gammas": gams, "n_test": N, "max_iter": max_iter, "seed": seed}
+    params = {
+        "noise_stds": sigmas,
+        "gammas": gams,
+        "n_test": N,
+        "max_iter": max_iter,
+        "solver": proto.solver,
+        "protocol": proto.params(),
+        "seed": seed,
+    }
     clock: list[float] = []
+    per_image: dict[str, dict[str, Any]] = {}
+    cells: dict[tuple[str, float], dict[str, Any]] = {}
     prior = LinearInvertiblePrior.fit(data.X_train)
     s_fit = prior.singular_values
     S_local = None
@@ -129,22 +165,35 @@ def denoising(
     table = Table(DENOISING_COLUMNS, title="Denoising error ||x_hat - x0||^2 vs gamma", meta=prov)
     eye = np.eye(n)
     with (
-        open_cells(output, "denoising", params, provenance=prov, validate=_CELL) as store,
-        progress_sink(progress, "denoising", len(sigmas) * len(gams), "cell") as sink,
+        open_cells(
+            output, stem("denoising", proto.name), params, provenance=prov, validate=_CELL
+        ) as store,
+        progress_sink(progress, "denoising", len(sigmas) * (len(gams) + 1), "cell") as sink,
     ):
         for si, sigma in enumerate(sigmas):
             Y = X + sigma * stream(seed, Stream.DENOISING_NOISE, si).standard_normal(X.shape)
+
+            def bm3d_cell(sigma: float = sigma, Y: Any = Y) -> dict[str, Any]:
+                Xb = bm3d_denoise(Y, sigma)
+                return {"bm3d": squared_errors(Xb, X), "bm3d_psnr": psnr_floored(Xb, X)}
+
+            b = cached(store, f"bm3d-sigma{si}", bm3d_cell, clock)
+            per_image[str(sigma)] = {"bm3d": b["bm3d"], "bm3d_psnr": b["bm3d_psnr"]}
+            sink.update(label=f"sigma = {sigma:g}, BM3D", info=f"{np.mean(b['bm3d']):.4g}")
             for gi, gamma in enumerate(gams):
 
                 def cell(sigma: float = sigma, gamma: float = gamma, Y: Any = Y) -> dict[str, Any]:
                     nonlocal S_local
                     if S_local is None:
                         S_local = singular_values_at(flow, X)
-                    res = recover_batch(flow, eye, Y, gamma, max_iter=max_iter)
+                    res = recover_batch(flow, eye, Y, gamma, max_iter=max_iter, solver=proto.solver)
+                    X_gauss = denoise(prior, Y, gamma)
                     return {
                         "flow": squared_errors(res.x, X),
+                        "flow_psnr": psnr_floored(res.x, X),
                         "converged": float(np.mean(res.success)),
-                        "gauss": squared_errors(denoise(prior, Y, gamma), X),
+                        "gauss": squared_errors(X_gauss, X),
+                        "gauss_psnr": psnr_floored(X_gauss, X),
                         "gauss_expected": denoising_error(s_fit, sigma, gamma),
                         "local_expected": float(
                             np.mean([denoising_error(s, sigma, gamma) for s in S_local])
@@ -155,6 +204,11 @@ def denoising(
                 row = {"noise_std": sigma, "gamma": gamma, "flow_converged": c["converged"]}
                 row.update(ci_fields("flow_", c["flow"]))
                 row.update(ci_fields("gauss_", c["gauss"]))
+                row.update(ci_fields("bm3d_", b["bm3d"]))
+                row["bm3d_psnr"] = float(np.mean(b["bm3d_psnr"]))
+                row["flow_psnr"] = float(np.mean(c["flow_psnr"]))
+                row["gauss_psnr"] = float(np.mean(c["gauss_psnr"]))
+                cells[(str(sigma), gamma)] = c
                 row["gauss_expected"] = c["gauss_expected"]
                 row["local_expected"] = c["local_expected"]
                 row["linear_optimal_gamma"] = optimal_denoising_gamma(sigma)
@@ -167,12 +221,16 @@ def denoising(
     for sigma in sigmas:
         sub = table.where(noise_std=sigma)
         i = int(np.argmin(sub.column("flow_mean")))
-        best[str(sigma)] = {"gamma": sub.rows[i]["gamma"], "flow_mean": sub.rows[i]["flow_mean"]}
+        g = sub.rows[i]["gamma"]
+        best[str(sigma)] = {"gamma": g, "flow_mean": sub.rows[i]["flow_mean"]}
+        c = cells[(str(sigma), g)]
+        per_image[str(sigma)].update(flow=c["flow"], flow_psnr=c["flow_psnr"], gamma=g)
     return ExperimentResult(
         "denoising",
         table,
         params,
-        {"best_gamma": best},
+        {"best_gamma": best, "per_image": per_image, "protocol": proto.name},
         seconds=time.perf_counter() - t0,
         compute_seconds=sum(clock),
+        protocol=proto.name,
     )

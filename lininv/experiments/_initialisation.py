@@ -14,7 +14,7 @@ from lininv._provenance import provenance
 from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real
-from lininv.bridge._compare_cell import squared_errors
+from lininv.bridge._compare_cell import psnr_floored, squared_errors
 from lininv.bridge._recovery import RECOVERY_NEEDS, recover_batch
 from lininv.experiments._cells import (
     StartKey,
@@ -26,6 +26,8 @@ from lininv.experiments._cells import (
     stream,
 )
 from lininv.experiments._data import DigitsData, flow_and_data, subset
+from lininv.experiments._protocols import protocol as get_protocol
+from lininv.experiments._protocols import stem
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 from lininv.flows._protocol import FlowPrior
@@ -44,8 +46,9 @@ _CELL = require_keys("errors", "converged", "init_norm")
         "gamma_grid": (0.01, 0.1),
         "n_test": 6,
         "n_val": 4,
-        "max_iter": 300,
+        "max_iter": 100,
     },
+    protocols=("lininv", "paper"),
 )
 @single_blas_thread
 def initialisation(
@@ -58,7 +61,8 @@ def initialisation(
     null_space_std: float = 0.1,
     n_test: int | None = 50,
     n_val: int = 25,
-    max_iter: int = 1000,
+    max_iter: int | None = None,
+    protocol: str = "lininv",
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
@@ -92,8 +96,11 @@ def initialisation(
         Test images used (a seeded random subset; None for all).
     n_val : int, default=25
         Held-out images on which ``gamma`` is chosen.
-    max_iter : int, default=1000
-        L-BFGS-B iteration limit.
+    max_iter : int, optional
+        L-BFGS-B iterations (default: the protocol's).
+    protocol : {"lininv", "paper"}, default="lininv"
+        :mod:`lininv.experiments._protocols`: noiseless with the flow solved to convergence, or
+        noise of norm ~0.1 (:math:`N(0, 0.1^2/m)` per measurement) with 600 L-BFGS iterations.
     seed : int, default=0
     output : path-like, optional
         Folder for resumable progress (``output/.cells/initialisation.json``).
@@ -116,7 +123,9 @@ def initialisation(
     radii = [check_real("norms", float(r), low=0.0) for r in norms]
     grid = [check_real("gamma_grid", float(g), low=0.0, low_open=True) for g in gamma_grid]
     null_space_std = check_real("null_space_std", null_space_std, low=0.0)
-    max_iter = check_int("max_iter", max_iter, low=1)
+    proto = get_protocol(protocol)
+    max_iter = check_int("max_iter", proto.max_iter if max_iter is None else max_iter, low=1)
+    sigma = proto.cs_noise / float(np.sqrt(m))
     X = subset(data.X_test, n_test, stream(seed, Stream.TEST_PICK))
     Xv = subset(data.X_val, n_val, stream(seed, Stream.INIT_VALIDATION_PICK), "n_val")
     params = {
@@ -127,15 +136,25 @@ def initialisation(
         "n_test": int(X.shape[0]),
         "n_val": int(Xv.shape[0]),
         "max_iter": max_iter,
+        "protocol": proto.params(),
+        "noise_std": sigma,
         "seed": seed,
     }
     clock: list[float] = []
+    per_image: dict[str, Any] = {}
     prov = provenance(seed=seed, command=command)
     A = stream(seed, Stream.INIT_OPERATORS).standard_normal((X.shape[0], m, n)) / np.sqrt(m)
     Y = np.einsum("kmn,kn->km", A, X)
+    if sigma > 0:  # drawn after the operators, so the noiseless protocol's draws are unchanged
+        gen = stream(seed, Stream.INIT_OPERATORS, 1)
+        Y = Y + sigma * gen.standard_normal(Y.shape)
     Av = stream(seed, Stream.INIT_VALIDATION_OPERATORS).standard_normal((Xv.shape[0], m, n))
     Av = Av / np.sqrt(m)
     Yv = np.einsum("kmn,kn->km", Av, Xv)
+    if sigma > 0:
+        Yv = Yv + sigma * stream(seed, Stream.INIT_VALIDATION_OPERATORS, 1).standard_normal(
+            Yv.shape
+        )
 
     def solve(A_, Y_, X_, gamma, init, scale, key) -> dict[str, Any]:
         if init == "fixed_norm" and scale == 0.0:
@@ -150,9 +169,11 @@ def initialisation(
             X_true=X_ if init == "null_space" else None,
             gen=stream(seed, Stream.INIT_STARTS, key),
             max_iter=max_iter,
+            solver=proto.solver,
         )
         return {
             "errors": squared_errors(res.x, X_),
+            "psnr": psnr_floored(res.x, X_),
             "converged": float(np.mean(res.success)),
             "init_norm": float(np.mean(np.linalg.norm(res.z_init, axis=1))),
         }
@@ -160,13 +181,15 @@ def initialisation(
     starts: list[tuple[str, float | None]] = [("fixed_norm", r) for r in radii]
     starts += [("random", 0.7), ("null_space", null_space_std), ("pseudo_inverse", None)]
     table = Table(
-        ["init", "init_norm", "gamma", "mean", "lo", "hi", "converged"],
+        ["init", "init_norm", "gamma", "mean", "lo", "hi", "psnr", "converged"],
         title=f"Initialisation at m = {m}: ||x_hat - x0||^2",
         meta=prov,
     )
     val = []
     with (
-        open_cells(output, "initialisation", params, provenance=prov, validate=_CELL) as store,
+        open_cells(
+            output, stem("initialisation", proto.name), params, provenance=prov, validate=_CELL
+        ) as store,
         progress_sink(progress, "initialisation", len(grid) + 2 * len(starts), "cell") as sink,
     ):
         for gi, g in enumerate(grid):
@@ -189,12 +212,18 @@ def initialisation(
                     functools.partial(solve, A, Y, X, gamma, init, scale, StartKey.TEST + si),
                     clock,
                 )
+                per_image[f"{init}-{si}-gamma-{gamma_label}"] = {
+                    "errors": c["errors"],
+                    "psnr": c["psnr"],
+                    "init_norm": c["init_norm"],
+                }
                 table.append(
                     {
                         "init": init,
                         "init_norm": c["init_norm"],
                         "gamma": gamma,
                         **ci_fields("", c["errors"]),
+                        "psnr": float(np.mean(c["psnr"])),
                         "converged": c["converged"],
                     }
                 )
@@ -203,6 +232,8 @@ def initialisation(
                     info=f"{table.rows[-1]['mean']:.4g}",
                 )
     data_out = {
+        "protocol": proto.name,
+        "per_image": per_image,
         "best_gamma": best_gamma,
         "validation_errors": dict(zip(map(str, grid), val, strict=True)),
     }
@@ -214,4 +245,5 @@ def initialisation(
         {"m": m, "n": n},
         seconds=time.perf_counter() - t0,
         compute_seconds=sum(clock),
+        protocol=proto.name,
     )

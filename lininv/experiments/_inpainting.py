@@ -20,17 +20,17 @@ from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real
 from lininv.bridge._baselines import (
-    DEFAULT_LASSO_LAMBDAS,
-    DEFAULT_RANK_K_GAMMAS,
     lasso_dct,
     low_rank_recover,
 )
 from lininv.bridge._compare import COMPARE_NEEDS
-from lininv.bridge._compare_cell import squared_errors
+from lininv.bridge._compare_cell import psnr_floored, squared_errors
 from lininv.bridge._predictions import singular_values_at
 from lininv.bridge._recovery import recover_batch
 from lininv.experiments._cells import Stream, cached, ci_fields, open_cells, stream
 from lininv.experiments._data import DigitsData, centre_mask, flow_and_data, subset
+from lininv.experiments._protocols import protocol as get_protocol
+from lininv.experiments._protocols import stem
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 from lininv.flows._protocol import FlowPrior
@@ -45,7 +45,8 @@ N_EXAMPLES = 6
     "inpainting",
     order=3,
     summary="a centred 4x4 hole: the flow from z = 0 vs random starts, beside the baselines",
-    small={"n_test": 8, "random_stds": (0.7,), "max_iter": 300},
+    small={"n_test": 8, "random_stds": (0.7,), "max_iter": 100},
+    protocols=("lininv", "paper"),
 )
 @single_blas_thread
 def inpainting(
@@ -56,7 +57,8 @@ def inpainting(
     n_test: int | None = 100,
     random_stds: Sequence[float] = (0.7, 1.0),
     k: int = 16,
-    max_iter: int = 1000,
+    max_iter: int | None = None,
+    protocol: str = "lininv",
     seed: int = 0,
     output: Any = None,
     progress: Progress = False,
@@ -85,8 +87,11 @@ def inpainting(
         (:attr:`Stream.INPAINTING_STARTS`).
     k : int, default=16
         Rank of the linear generator.
-    max_iter : int, default=1000
-        L-BFGS-B iteration limit.
+    max_iter : int, optional
+        L-BFGS-B iterations (default: the protocol's).
+    protocol : {"lininv", "paper"}, default="lininv"
+        :mod:`lininv.experiments._protocols`: the flow to convergence and tuned baselines, or
+        600 L-BFGS iterations, Lasso with ``lambda = 0.01`` and the rank-k fit without ridge.
     seed : int, default=0
     output : path-like, optional
         Folder for resumable progress (``output/.cells/inpainting.json``).
@@ -106,7 +111,9 @@ def inpainting(
     seed = check_int("seed", seed, low=0)
     progress = check_progress(progress)
     hole = check_int("hole", hole, low=1, high=7)
-    max_iter = check_int("max_iter", max_iter, low=1)
+    proto = get_protocol(protocol)
+    max_iter = check_int("max_iter", proto.max_iter if max_iter is None else max_iter, low=1)
+    lams, rgams = proto.lasso_lambdas, proto.rank_k_gammas
     X = subset(data.X_test, n_test, stream(seed, Stream.TEST_PICK))
     N, n = X.shape
     stds = [check_real("random_stds", float(s), low=0.0, low_open=True) for s in random_stds]
@@ -116,6 +123,7 @@ def inpainting(
         "random_stds": stds,
         "k": k,
         "max_iter": max_iter,
+        "protocol": proto.params(),
         "seed": seed,
     }
     clock: list[float] = []
@@ -127,7 +135,7 @@ def inpainting(
     prior = LinearInvertiblePrior.fit(data.X_train)
     generator = LowRankPrior.fit(data.X_train, k)
     table = Table(
-        ["method", "mean", "lo", "hi", "converged", "linear_expected"],
+        ["method", "mean", "lo", "hi", "psnr", "converged", "linear_expected"],
         title=f"Inpainting a centred {hole}x{hole} hole: ||x_hat - x0||^2",
         meta=prov,
     )
@@ -143,9 +151,11 @@ def inpainting(
             init_scale=std,
             gen=stream(seed, Stream.INPAINTING_STARTS, index),
             max_iter=max_iter,
+            solver=proto.solver,
         )
         return {
             "errors": squared_errors(res.x, X),
+            "psnr": psnr_floored(res.x, X),
             "converged": float(np.mean(res.success)),
             "examples": res.x[:N_EXAMPLES],
         }
@@ -155,21 +165,23 @@ def inpainting(
         Z = flow.inverse(X)[0]
         J = flow.jacobian(Z)
         local = [conditional_error(LinearInvertiblePrior(Jj), A) for Jj in J]
-        lam_err = [
-            float(np.mean(squared_errors(Xh, data.X_val)))
-            for Xh in lasso_dct(A, Yv, DEFAULT_LASSO_LAMBDAS)
-        ]
-        lam = float(DEFAULT_LASSO_LAMBDAS[int(np.argmin(lam_err))])
+        lam_err = [float(np.mean(squared_errors(Xh, data.X_val))) for Xh in lasso_dct(A, Yv, lams)]
+        lam = float(lams[int(np.argmin(lam_err))])
         g_err = [
             float(np.mean(squared_errors(low_rank_recover(generator, A, Yv, g), data.X_val)))
-            for g in DEFAULT_RANK_K_GAMMAS
+            for g in rgams
         ]
-        g_best = float(DEFAULT_RANK_K_GAMMAS[int(np.argmin(g_err))])
+        g_best = float(rgams[int(np.argmin(g_err))])
         X_gauss = mle(prior, A, Y)
         X_lasso = lasso_dct(A, Y, lam)
         X_rank = low_rank_recover(generator, A, Y, g_best)
         return {
             "gauss": squared_errors(X_gauss, X),
+            "psnr": {
+                "gauss": psnr_floored(X_gauss, X),
+                "lasso": psnr_floored(X_lasso, X),
+                "rank_k": psnr_floored(X_rank, X),
+            },
             "gauss_expected": conditional_error(prior, A),
             "local_expected": float(np.mean(local)),
             "local_min_s": float(Sj.min()),
@@ -188,13 +200,18 @@ def inpainting(
     runs: list[tuple[str, str, float | None]] = [("flow, z_init = 0", "zeros", None)]
     runs += [(f"flow, z_init ~ N(0, {s:g}^2 I)", "random", s) for s in stds]
     with (
-        open_cells(output, "inpainting", params, provenance=prov) as store,
+        open_cells(output, stem("inpainting", proto.name), params, provenance=prov) as store,
         progress_sink(progress, "inpainting", len(runs) + 1, "cell") as sink,
     ):
         for index, (label, init, std) in enumerate(runs):
             c = cached(store, label, functools.partial(flow_cell, init, std, index), clock)
             table.append(
-                {"method": label, **ci_fields("", c["errors"]), "converged": c["converged"]}
+                {
+                    "method": label,
+                    **ci_fields("", c["errors"]),
+                    "psnr": float(np.mean(c["psnr"])),
+                    "converged": c["converged"],
+                }
             )
             examples[label] = np.asarray(c["examples"])
             sink.update(label=label, info=f"{table.rows[-1]['mean']:.4g}")
@@ -205,11 +222,24 @@ def inpainting(
         {
             "method": "best linear Gaussian (MLE)",
             **ci_fields("", b["gauss"]),
+            "psnr": float(np.mean(b["psnr"]["gauss"])),
             "linear_expected": b["gauss_expected"],
         }
     )
-    table.append({"method": f"rank-{k} generator", **ci_fields("", b["rank_k"])})
-    table.append({"method": "Lasso, 2-D DCT", **ci_fields("", b["lasso"])})
+    table.append(
+        {
+            "method": f"rank-{k} generator",
+            **ci_fields("", b["rank_k"]),
+            "psnr": float(np.mean(b["psnr"]["rank_k"])),
+        }
+    )
+    table.append(
+        {
+            "method": "Lasso, 2-D DCT",
+            **ci_fields("", b["lasso"]),
+            "psnr": float(np.mean(b["psnr"]["lasso"])),
+        }
+    )
     table.append({"method": f"rank-{k} floor", **ci_fields("", b["rank_k_floor"])})
     shown = X[:N_EXAMPLES]
     images = [shown, np.where(mask, shown, np.nan)] + [examples[label] for label, _, _ in runs]
@@ -224,4 +254,5 @@ def inpainting(
         {"images": np.stack(images), "labels": labels, "hole": hole},
         seconds=time.perf_counter() - t0,
         compute_seconds=sum(clock),
+        protocol=proto.name,
     )

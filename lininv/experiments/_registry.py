@@ -39,6 +39,9 @@ class Experiment:
         Reduced settings (seconds instead of minutes) for tests, notebooks and ``--small``.
     order : float
         Position in :data:`EXPERIMENTS` (the order ``lininv experiments all`` runs them).
+    protocols : tuple of str
+        The protocols it runs under (:mod:`lininv.experiments._protocols`); an experiment with
+        more than ``("lininv",)`` takes a ``protocol`` keyword.
     """
 
     name: str
@@ -46,6 +49,7 @@ class Experiment:
     summary: str
     small: Mapping[str, Any] = field(default_factory=dict)
     order: float = math.inf
+    protocols: tuple[str, ...] = ("lininv",)
 
     def __call__(self, *args: Any, **kwargs: Any) -> ExperimentResult:
         return self.compute(*args, **kwargs)
@@ -83,6 +87,7 @@ def register(
     summary: str,
     small: Mapping[str, Any] | None = None,
     order: float = math.inf,
+    protocols: tuple[str, ...] = ("lininv",),
 ) -> Callable[[_F], _F]:
     """Decorator: register an experiment's compute function under a command name.
 
@@ -97,6 +102,8 @@ def register(
     order : float, default=inf
         Position among the registered experiments (the paper's experiments are 1 to 6; by
         default a new one comes after them, in the order registered).
+    protocols : tuple of str, default=("lininv",)
+        The protocols it runs under; with ``"paper"`` the function must take ``protocol``.
 
     Returns
     -------
@@ -114,10 +121,13 @@ def register(
             raise TypeError(f"an experiment must be a function; got {describe(fn)}")
         accepted = inspect.signature(fn).parameters
         unknown = [k for k in settings if k not in accepted]
-        for key in ("seed", "output", "progress", "command", *unknown):
+        needed = ("protocol",) if tuple(protocols) != ("lininv",) else ()
+        for key in ("seed", "output", "progress", "command", *needed, *unknown):
             if key not in accepted:
                 raise TypeError(f"the experiment {name!r} must accept the keyword {key!r}")
-        _REGISTRY[name] = Experiment(name, fn, summary, MappingProxyType(settings), order)
+        _REGISTRY[name] = Experiment(
+            name, fn, summary, MappingProxyType(settings), order, tuple(protocols)
+        )
         ordered = sorted(_REGISTRY.values(), key=lambda e: e.order)  # stable: ties keep order
         _REGISTRY.clear()
         _REGISTRY.update((e.name, e) for e in ordered)
@@ -141,6 +151,7 @@ def run(
     output: Any = None,
     progress: Any = False,
     command: str | None = None,
+    protocol: str = "lininv",
     **settings: Any,
 ) -> ExperimentResult:
     """Run a registered experiment by name.
@@ -160,6 +171,9 @@ def run(
         finished cell.
     command : str, optional
         The command line recorded in the results' provenance (default: this process's).
+    protocol : {"lininv", "paper"}, default="lininv"
+        The protocol (:mod:`lininv.experiments._protocols`); one of the experiment's
+        :attr:`Experiment.protocols`.
     **settings
         Keywords of the experiment's function (they override the reduced settings), e.g. a
         ``flow``.
@@ -174,4 +188,11 @@ def run(
     if not isinstance(small, bool):
         raise TypeError(f"small must be a bool; got {describe(small)}")
     kwargs = {**(exp.small if small else {}), **settings}
+    if protocol not in exp.protocols:
+        raise ValueError(
+            f"protocol must be one of {', '.join(map(repr, exp.protocols))} for the experiment "
+            f"{name!r}; got {describe(protocol)}"
+        )
+    if exp.protocols != ("lininv",):
+        kwargs["protocol"] = protocol
     return exp.compute(seed=seed, output=output, progress=progress, command=command, **kwargs)

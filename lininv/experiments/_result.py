@@ -38,6 +38,9 @@ class ExperimentResult:
     compute_seconds : float
         Wall-clock time of computing every cell, summed, whichever run computed them (a resumed
         run reports the original cost).
+    protocol : str
+        ``"lininv"`` or ``"paper"`` (:mod:`lininv.experiments._protocols`); the files of a
+        ``paper`` result are ``NAME.paper.csv`` / ``.json`` / ``.png``.
 
     Examples
     --------
@@ -55,6 +58,12 @@ class ExperimentResult:
     figure_data: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     compute_seconds: float = 0.0
+    protocol: str = "lininv"
+
+    @property
+    def stem(self) -> str:
+        """The stem of the result's files: ``name``, or ``name.paper`` under the paper protocol."""
+        return self.name if self.protocol == "lininv" else f"{self.name}.{self.protocol}"
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -108,12 +117,13 @@ def save_result(result: ExperimentResult, folder: Any) -> list[str]:
     """
     if not isinstance(result, ExperimentResult):
         raise TypeError(f"result must be an ExperimentResult; got {describe(result)}")
-    paths = result_paths(output_folder(folder, "folder"), result.name)
+    paths = result_paths(output_folder(folder, "folder"), result.stem)
     result.table.to_csv(paths["csv"])
     table = result.table.to_dict()
     table.pop("meta", None)  # written once, as "provenance"
     payload = {
         "name": result.name,
+        "protocol": result.protocol,
         "provenance": to_jsonable(result.table.meta),
         "params": to_jsonable(result.params),
         "table": table,
@@ -130,7 +140,7 @@ def save_result(result: ExperimentResult, folder: Any) -> list[str]:
     return [os.fspath(paths["csv"]), os.fspath(paths["json"])]
 
 
-def load_result(folder: Any, name: str) -> ExperimentResult:
+def load_result(folder: Any, name: str, protocol: str = "lininv") -> ExperimentResult:
     """Read the result of experiment ``name`` saved in ``folder`` by :func:`save_result`.
 
     Parameters
@@ -139,6 +149,8 @@ def load_result(folder: Any, name: str) -> ExperimentResult:
         For example ``"docs/figures"``, where the repository keeps the full-size results.
     name : str
         The experiment's command name.
+    protocol : {"lininv", "paper"}, default="lininv"
+        Which protocol's result (``NAME.json`` or ``NAME.paper.json``).
 
     Returns
     -------
@@ -146,7 +158,8 @@ def load_result(folder: Any, name: str) -> ExperimentResult:
         As saved; ``figure_data`` holds lists (``None`` where a value was NaN), which
         ``numpy.asarray(..., dtype=float)`` turns back into arrays.
     """
-    path = result_paths(folder, name)["json"]
+    file_stem = name if protocol == "lininv" else f"{name}.{protocol}"
+    path = result_paths(folder, file_stem)["json"]
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
         table = Table(
@@ -165,4 +178,5 @@ def load_result(folder: Any, name: str) -> ExperimentResult:
         dict(payload.get("figure_data") or {}),
         float(payload.get("seconds") or 0.0),
         float(payload.get("compute_seconds") or 0.0),
+        str(payload.get("protocol") or "lininv"),
     )

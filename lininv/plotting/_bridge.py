@@ -24,11 +24,14 @@ _COLORS = {
     "lasso": "C1",
     "rank_k": "C2",
     "gauss": "C3",
+    "gan": "C4",
+    "bm3d": "C5",
     "local": "C0",
     "global": "C3",
 }
 _LABELS = {
-    "flow": "flow prior (L-BFGS in z)",
+    "flow": "flow prior (latent optimisation)",
+    "gan": "nonlinear generator (CSGM)",
     "lasso": "Lasso, 2-D DCT",
     "rank_k": "rank-k linear generator",
     "gauss": "best linear Gaussian (MLE / MAP)",
@@ -85,10 +88,22 @@ def plot_comparison(comparison: Any, ax: Any = None, *, predictions: bool = True
     table = _table(comparison, "comparison")
     ax = new_axes(ax)
     m = _col(table, "m")
-    for key in ("flow", "lasso", "rank_k", "gauss"):
+    keys = ["flow", "lasso", "rank_k", "gauss"]
+    has_gan = "gan_mean" in table.columns and any(r.get("gan_mean") is not None for r in table.rows)
+    if has_gan:
+        keys.append("gan")
+    for key in keys:
         _band(ax, m, table, key)
     floor = _col(table, "rank_k_floor")
     ax.plot(m, floor, ":", color=_COLORS["rank_k"], label="rank-k floor (representation error)")
+    if has_gan and "gan_floor" in table.columns:
+        ax.plot(
+            m,
+            _col(table, "gan_floor"),
+            ":",
+            color=_COLORS["gan"],
+            label="generator floor (representation error)",
+        )
     if predictions:
         lo, up = _col(table, "local_lower"), _col(table, "local_upper")
         ax.plot(
@@ -117,7 +132,21 @@ def plot_comparison(comparison: Any, ax: Any = None, *, predictions: bool = True
             label="linear prediction, best Gaussian",
         )
     ax.set_yscale("log")
-    log_limits(ax, [_col(table, f"{k}_mean") for k in ("flow", "lasso", "rank_k", "gauss")])
+    log_limits(ax, [_col(table, f"{k}_mean") for k in keys])
+    if "flow_converged" in table.columns:  # unconverged solves are in the mean: say so
+        conv = _col(table, "flow_converged")
+        flow_mean = _col(table, "flow_mean")
+        for mi, fi, ci in zip(m, flow_mean, conv, strict=True):
+            if np.isfinite(ci) and ci < 1.0 and np.isfinite(fi):
+                ax.annotate(
+                    f"{100 * ci:.0f}% conv.",
+                    (mi, fi),
+                    xytext=(0, 6),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=6,
+                    color=_COLORS["flow"],
+                )
     gauss = _col(table, "gauss_mean")
     tiny = gauss < ax.get_ylim()[0]
     for mi, gi in zip(m[tiny], gauss[tiny], strict=True):
@@ -174,6 +203,14 @@ def plot_denoising(result: Any, ax: Any = None) -> Any:
             alpha=0.7,
             label=f"best Gaussian, sigma = {sigma:g}",
         )
+        if "bm3d_mean" in sub.columns and all(r.get("bm3d_mean") is not None for r in sub.rows):
+            ax.axhline(
+                float(_col(sub, "bm3d_mean")[0]),
+                color=color,
+                ls="-.",
+                lw=1.2,
+                label=f"BM3D, sigma = {sigma:g}",
+            )
         ax.axvline(sigma**2, color=color, ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")

@@ -21,6 +21,7 @@ from lininv.plotting._bridge import (
     plot_inpainting,
     plot_likelihood_proxy,
 )
+from lininv.plotting._claims import plot_claims
 from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
 __all__ = [
@@ -41,6 +42,7 @@ _LAYOUT = {
     "prediction-accuracy": (7.2, 1),
     "ensembles": (11.0, 2),
     "crossover": (7.2, 1),
+    "claims": (7.2, 1),
 }
 
 
@@ -184,6 +186,7 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "prediction-accuracy": lambda result, axes: plot_prediction_accuracy(result, axes[0]),
     "ensembles": _ensembles,
     "crossover": lambda result, axes: plot_crossover(result, axes[0]),
+    "claims": lambda result, axes: plot_claims(result, axes[0]),
 }
 
 
@@ -228,4 +231,6 @@ def plot_experiment(result: Any, ax: Any = None) -> Any:
     width, count = _LAYOUT[name]
     axes = _panels(ax, count, width)
     EXPERIMENT_FIGURES[name](result, axes)
+    if getattr(result, "protocol", "lininv") != "lininv":
+        axes[0].set_title(f"{axes[0].get_title()} [{result.protocol} protocol]", fontsize=9)
     return axes[0] if count == 1 else tuple(axes)
