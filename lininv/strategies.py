@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from lininv._low_rank import LowRankPrior
@@ -230,8 +231,16 @@ def inverse_problems(
     max_condition: float = 1e12,
     with_mean: bool = False,
     kind: str = "gaussian",
+    full_row_rank: bool = True,
 ) -> tuple[LinearInvertiblePrior, np.ndarray]:
-    """Strategy for ``(prior, A)`` pairs with ``min_m <= m <= n``."""
+    """Strategy for ``(prior, A)`` pairs with ``min_m <= m <= n``.
+
+    With ``full_row_rank`` (the default) only pairs whose ``A G`` has numerically full row rank,
+    with a margin, are drawn: those for which the noiseless estimators and errors are defined
+    (:func:`~lininv.mle`, :func:`~lininv.conditional_error` with ``noise_std=0``). With
+    ``cond(G)`` up to 1e12 and a square ``A``, ``A G`` can otherwise be singular to working
+    precision, and the library rightly refuses it.
+    """
     prior = draw(
         priors(
             spectrum=spectra(min_n=max(min_n, min_m), max_n=max_n, max_condition=max_condition),
@@ -239,4 +248,10 @@ def inverse_problems(
         )
     )
     A = draw(measurement_matrices(prior.n, min_m=min_m, kind=kind))
+    if full_row_rank:
+        d = np.linalg.svd(A @ prior.factor, compute_uv=False)
+        # The library refuses d_min <= max(m, n) eps d_max; a factor 2**10 above that keeps the
+        # draw valid under another machine's rounding of the same product.
+        limit = 1024 * max(A.shape) * np.finfo(float).eps
+        assume(d.size == A.shape[0] and d[-1] > limit * d[0])
     return prior, A

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lininv as L
@@ -63,7 +63,6 @@ def test_inverse_problems_are_compatible(problem):
     assert 2 <= A.shape[0] <= prior.n == A.shape[1]
 
 
-from hypothesis import settings  # noqa: E402
 
 from lininv.strategies import ensembles, truths  # noqa: E402
 
@@ -87,3 +86,12 @@ def test_truths_and_ensembles_give_problems_the_exact_error_answers(prior, data)
     ref = float(np.trace(T @ M @ T.T))
     ours = L.conditional_error(prior, A, truth=truth)
     assert abs(ours - ref) <= 1e-6 * max(ref, 1e-300) * (sv[0] / sv[-1]) ** 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(inverse_problems(max_n=32))
+def test_inverse_problems_are_noiselessly_solvable_by_default(problem):
+    # The README's property-test example relies on this: every default draw is accepted by the
+    # noiseless error (A G numerically of full row rank, with the strategy's margin).
+    prior, A = problem
+    assert np.isfinite(L.conditional_error(prior, A))
