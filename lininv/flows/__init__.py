@@ -57,8 +57,11 @@ from typing import Any
 
 from lininv.flows._base import Bijector
 from lininv.flows._compose import Compose
+from lininv.flows._conv import ConvAffineCoupling
 from lininv.flows._coupling import AffineCoupling
 from lininv.flows._flow import Flow
+from lininv.flows._glow import glow, glow_shapes
+from lininv.flows._image import ChannelActNorm, Conv1x1, Factor
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
 from lininv.flows._pretrained import DefaultFlow, default_flow
@@ -70,6 +73,8 @@ from lininv.flows._training import TrainingHistory, fit
 __all__ = [
     "Flow",
     "realnvp",
+    "glow",
+    "glow_shapes",
     "linear_flow",
     "trainable_linear_flow",
     "FlowPrior",
@@ -81,6 +86,10 @@ __all__ = [
     "ActNorm",
     "Permutation",
     "Logit",
+    "ConvAffineCoupling",
+    "ChannelActNorm",
+    "Conv1x1",
+    "Factor",
     "fit",
     "TrainingHistory",
     "load",

@@ -1,0 +1,293 @@
+"""The PyTorch peer of lininv's 28x28 Glow: the same flow, trained the same way, and their speeds.
+
+Run from the repository root (torch is a benchmark-only dependency: ``pip install lininv[bench]``)::
+
+    python benchmarks/flow28_torch.py check        # the peer computes lininv's log-density
+    python benchmarks/flow28_torch.py train        # train the peer with the shipped recipe
+    python benchmarks/flow28_torch.py throughput   # training samples/s, ours vs the peer
+
+The peer is written the way a PyTorch user would write Glow: NCHW tensors, ``F.conv2d`` for the
+3x3 and 1x1 convolutions, channel splits by slicing, squeezes by ``reshape``/``permute``,
+autograd for the gradients, ``torch.optim.AdamW`` and ``clip_grad_norm_``. It is built from a
+lininv flow of :func:`lininv.flows.glow` and copies its parameters, so the two start from the
+same point (including the data-dependent ActNorm initialisation), and ``check`` verifies that
+the two log-densities agree to rounding before anything is compared.
+
+``train`` runs the recipe of ``lininv/data/mnist28_flow.npz`` (:func:`lininv.flows.mnist28_recipe`)
+on the peer with the data stream of :func:`lininv.flows.fit`: the same numpy generator, seeded
+alike, draws the dequantisation noise and the minibatch order, so ours and the peer see the same
+minibatches in the same order; they differ only in rounding (and in how rounding changes the
+optimisation path). It prints train / validation / test bits/dim, computed by lininv from the
+peer's parameters copied back, beside the shipped flow's.
+
+``throughput`` times epochs of Adam steps (float64, batch 64, the shipped architecture) for
+lininv (one BLAS thread, as :func:`lininv.flows.fit` runs) and the peer (its default threads and
+one thread), interleaved so that load from other processes affects all alike, and prints the
+medians and the ratios with the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import lininv
+from lininv import datasets, flows
+from lininv._provenance import environment
+from lininv._threads import one_blas_thread
+from lininv.flows import ChannelActNorm, Conv1x1, ConvAffineCoupling, Factor, Logit, Permutation
+
+DTYPE = torch.float64
+
+
+def _t(a) -> torch.Tensor:
+    return torch.tensor(np.array(a), dtype=DTYPE)
+
+
+class TLogit(nn.Module):
+    def __init__(self, b: Logit):
+        super().__init__()
+        self.alpha = b.alpha
+
+    def inverse(self, x):  # x: (k, C, H, W) or any shape
+        a = self.alpha
+        q = a + (1.0 - 2.0 * a) * x
+        lq, l1q = torch.log(q), torch.log1p(-q)
+        ld = x[0].numel() * math.log1p(-2.0 * a) - (lq + l1q).flatten(1).sum(1)
+        return lq - l1q, ld
+
+
+def squeeze(x):
+    """(k, C, H, W) -> (k, 4C, H/2, W/2), channel (2a + b) C + c <- pixel (2y + a, 2x + b)."""
+    k, C, H, W = x.shape
+    x = x.reshape(k, C, H // 2, 2, W // 2, 2).permute(0, 3, 5, 1, 2, 4)
+    return x.reshape(k, 4 * C, H // 2, W // 2)
+
+
+class TActNorm(nn.Module):
+    def __init__(self, b: ChannelActNorm):
+        super().__init__()
+        self.log_scale = nn.Parameter(_t(b.params["log_scale"]))
+        self.bias = nn.Parameter(_t(b.params["bias"]))
+
+    def inverse(self, x):
+        z = (x - self.bias[:, None, None]) * torch.exp(-self.log_scale)[:, None, None]
+        return z, -(x.shape[2] * x.shape[3]) * self.log_scale.sum().expand(x.shape[0])
+
+
+class TConv1x1(nn.Module):
+    def __init__(self, b: Conv1x1):
+        super().__init__()
+        L, U = b.factors()
+        self.L, self.U = nn.Parameter(_t(L)), nn.Parameter(_t(U))  # strict triangles used
+        self.log_diag = nn.Parameter(_t(b.params["log_diag"]))
+        self.register_buffer("sign", _t(b.sign))
+        self.register_buffer("perm", torch.tensor(b.perm))
+        self.register_buffer("eye", torch.eye(b.shape[2], dtype=DTYPE))
+
+    def inverse(self, x):
+        L = torch.tril(self.L, -1) + self.eye
+        U = torch.triu(self.U, 1) + torch.diag(self.sign * torch.exp(self.log_diag))
+        Linv = torch.linalg.solve_triangular(L, self.eye, upper=False, unitriangular=True)
+        A = torch.linalg.solve_triangular(U, Linv, upper=True)[:, self.perm]  # W^-1
+        z = F.conv2d(x, A[:, :, None, None])
+        return z, -(x.shape[2] * x.shape[3]) * self.log_diag.sum().expand(x.shape[0])
+
+
+class TCoupling(nn.Module):
+    def __init__(self, b: ConvAffineCoupling):
+        super().__init__()
+        p, h, ct, cc = b.params, b.hidden, b._ct, b._cc
+        self.trans, self.cond, self.ct, self.c = b._trans, b._cond, ct, b.clamp
+        self.w1 = nn.Parameter(_t(p["W1"].reshape(3, 3, cc, h).transpose(3, 2, 0, 1)))
+        self.b1 = nn.Parameter(_t(p["b1"]))
+        self.w2 = nn.Parameter(_t(p["W2"].T[:, :, None, None]))
+        self.b2 = nn.Parameter(_t(p["b2"]))
+        self.w3 = nn.Parameter(_t(p["W3"].reshape(h, 3, 3, 2 * ct).transpose(3, 0, 1, 2)))
+        self.b3 = nn.Parameter(_t(p["b3"]))
+        self.act = {"relu": F.relu, "tanh": torch.tanh, "elu": F.elu}[b.activation]
+
+    def inverse(self, x):
+        cond = x[:, self.cond]
+        h = self.act(F.conv2d(cond, self.w1, self.b1, padding=1))
+        h = self.act(F.conv2d(h, self.w2, self.b2))
+        o = F.conv2d(h, self.w3, self.b3, padding=1)
+        s = self.c * torch.tanh(o[:, : self.ct] / self.c)
+        z1 = (x[:, self.trans] - o[:, self.ct :]) * torch.exp(-s)
+        parts = (cond, z1) if self.trans.start > 0 else (z1, cond)
+        return torch.cat(parts, dim=1), -s.flatten(1).sum(1)
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        h = self.w1.shape[0]
+        d = {k: v.detach().numpy() for k, v in self.named_parameters()}
+        return {
+            "W1": d["w1"].transpose(2, 3, 1, 0).reshape(-1, h),
+            "b1": d["b1"],
+            "W2": d["w2"][:, :, 0, 0].T,
+            "b2": d["b2"],
+            "W3": d["w3"].transpose(1, 2, 3, 0).reshape(h, -1),
+            "b3": d["b3"],
+        }
+
+
+class TLevel(nn.Module):
+    """One level of the Glow (its steps, signal to latent) and the levels after it."""
+
+    def __init__(self, layers_latent_to_signal, squeeze_first: bool):
+        super().__init__()
+        self.squeeze_first = squeeze_first
+        steps, self.next, self.keep, self.squeeze_next = [], None, 0, False
+        for b in reversed(layers_latent_to_signal):  # signal-to-latent order
+            if isinstance(b, ChannelActNorm):
+                steps.append(TActNorm(b))
+            elif isinstance(b, Conv1x1):
+                steps.append(TConv1x1(b))
+            elif isinstance(b, ConvAffineCoupling):
+                steps.append(TCoupling(b))
+                shape = b.shape
+            elif isinstance(b, Permutation):  # the split: keep C // 2 channels, squeezed or not
+                self.keep = shape[2] // 2
+            elif isinstance(b, Factor):
+                first = b.inner.bijectors[-1]
+                self.squeeze_next = first.shape[:2] != shape[:2]
+                self.next = TLevel(b.inner.bijectors, False)
+            else:
+                raise TypeError(f"no peer for {type(b).__name__}")
+        self.steps = nn.ModuleList(steps)
+
+    def inverse(self, x):
+        """Latent parts (flattened) and the log-determinant."""
+        ld = torch.zeros(x.shape[0], dtype=DTYPE)
+        for m in self.steps:
+            x, l_ = m.inverse(x)
+            ld = ld + l_
+        if self.next is None:
+            return [x.flatten(1)], ld
+        kept, out = x[:, : self.keep], x[:, self.keep :]
+        parts, l_ = self.next.inverse(squeeze(kept) if self.squeeze_next else kept)
+        return [out.flatten(1), *parts], ld + l_
+
+
+class TGlow(nn.Module):
+    """The peer of a :func:`lininv.flows.glow` flow (parameters copied from it)."""
+
+    def __init__(self, flow: flows.Flow, image_shape=(28, 28, 1)):
+        super().__init__()
+        layers = list(flow.bijectors)
+        self.logit = TLogit(layers.pop()) if isinstance(layers[-1], Logit) else None
+        self.squeeze_first = isinstance(layers[-1], Permutation)
+        if self.squeeze_first:
+            layers.pop()
+        self.levels = TLevel(layers, False)
+        self.H, self.W, self.C = image_shape
+        self.n = flow.n
+
+    def log_prob(self, x):
+        """x: (k, n) rows as lininv takes them (channel-last flat images)."""
+        x = x.reshape(-1, self.H, self.W, self.C).permute(0, 3, 1, 2)
+        ld = torch.zeros(x.shape[0], dtype=DTYPE)
+        if self.logit is not None:
+            x, ld = self.logit.inverse(x)
+        if self.squeeze_first:
+            x = squeeze(x)
+        parts, l_ = self.levels.inverse(x)
+        sq = sum((p * p).sum(1) for p in parts)
+        return -0.5 * sq - 0.5 * self.n * math.log(2 * math.pi) + ld + l_
+
+    def copy_to(self, flow: flows.Flow) -> None:
+        """Write the peer's parameters into the lininv flow of the same architecture."""
+
+        def walk(level: TLevel, layers):
+            mods = iter(level.steps)
+            for b in reversed(layers):
+                if isinstance(b, Factor):
+                    walk(level.next, b.inner.bijectors)
+                elif isinstance(b, Permutation):
+                    continue
+                else:
+                    m = next(mods)
+                    if isinstance(b, ChannelActNorm):
+                        b.params["log_scale"][:] = m.log_scale.detach().numpy()
+                        b.params["bias"][:] = m.bias.detach().numpy()
+                    elif isinstance(b, Conv1x1):
+                        L, U = m.L.detach().numpy(), m.U.detach().numpy()
+                        b.params["lower"][:] = L[b._il]
+                        b.params["upper"][:] = U[b._iu]
+                        b.params["log_diag"][:] = m.log_diag.detach().numpy()
+                    else:
+                        for k, v in m.to_numpy().items():
+                            b.params[k][:] = v
+
+        layers = list(flow.bijectors)
+        layers = [b for b in layers if not isinstance(b, Logit)]
+        if self.squeeze_first:
+            layers.pop()
+        walk(self.levels, layers)
+
+
+# -- the recipe's data stream and training loop ----------------------------------------------------
+
+
+def peer_train(model: TGlow, X, X_val, recipe: dict, *, log=print) -> dict:
+    """:func:`lininv.flows.fit`'s Adam loop, in torch, on the same data stream (module docstring)."""
+    from lininv.flows._training import _criterion
+
+    t = recipe["training"]
+    levels = recipe["data"]["levels"]
+    gen = np.random.default_rng(t["seed"])
+    V = datasets.dequantize(X_val, levels=levels, rng=gen)
+    datasets.dequantize(X, levels=levels, rng=gen)  # fit's fixed draw (ActNorm init), unused here
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=t["lr"], weight_decay=t["weight_decay"], betas=(0.9, 0.999), eps=1e-8
+    )
+    Vt = torch.tensor(V, dtype=DTYPE)
+
+    def val_nll():
+        with torch.no_grad():
+            nll = -torch.cat([model.log_prob(Vt[i : i + 500]) for i in range(0, len(Vt), 500)])
+        return _criterion(nll.numpy(), t["val_trim"])
+
+    best, best_state, since, best_epoch = val_nll(), None, 0, 0
+    N, bs = X.shape[0], t["batch_size"]
+    step_time, hist = 0.0, []
+    for epoch in range(1, t["epochs"] + 1):
+        data = torch.tensor(datasets.dequantize(X, levels=levels, rng=gen), dtype=DTYPE)
+        order = gen.permutation(N)
+        ts = time.perf_counter()
+        total = 0.0
+        for b in range(N // bs):
+            batch = data[order[b * bs : (b + 1) * bs]]
+            opt.zero_grad()
+            loss = -model.log_prob(batch).mean()
+            loss.backward()
+            if t["max_grad_norm"] is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), t["max_grad_norm"])
+            opt.step()
+            total += float(loss)
+        step_time += time.perf_counter() - ts
+        v = val_nll()
+        hist.append((total / (N // bs), v))
+        log(f"epoch {epoch}: train {total / (N // bs):.2f} val {v:.2f} nats")
+        if v < best:
+            best, since, best_epoch = v, 0, epoch
+            best_state = {k: x.clone() for k, x in model.state_dict().items()}
+        else:
+            since += 1
+            if t["patience"] is not None and since >= t["patience"]:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return {
+        "epochs_run": epoch,
+        "best_epoch": best_epoch,
+        "samples_per_second": epoch * (N // bs) * bs / step_time,
+        "history": hist,
+    }
