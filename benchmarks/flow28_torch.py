@@ -29,7 +29,6 @@ medians and the ratios with the environment.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import time
@@ -39,7 +38,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import lininv
 from lininv import datasets, flows
 from lininv._provenance import environment
 from lininv._threads import one_blas_thread
@@ -291,3 +289,199 @@ def peer_train(model: TGlow, X, X_val, recipe: dict, *, log=print) -> dict:
         "samples_per_second": epoch * (N // bs) * bs / step_time,
         "history": hist,
     }
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+def _shipped_recipe(args) -> dict:
+    over = {"training": {"epochs": args.epochs}} if getattr(args, "epochs", None) else {}
+    return flows.mnist28_recipe(**over) if over else flows.mnist28_recipe()
+
+
+def _started_flow(recipe: dict, split) -> flows.Flow:
+    """The recipe's flow after fit's data-dependent initialisation (ActNorms set from data)."""
+    from lininv.flows._pretrained28 import _build
+
+    flow = _build(recipe)
+    d = recipe["data"]
+    gen = np.random.default_rng(recipe["training"]["seed"])
+    datasets.dequantize(split.X_val, levels=d["levels"], rng=gen)  # fit's draws, in fit's order
+    X_fixed = datasets.dequantize(split.X_train, levels=d["levels"], rng=gen)
+    flow.initialize(X_fixed)
+    return flow
+
+
+def cmd_check(args) -> None:
+    recipe = _shipped_recipe(args)
+    split = flows.pretrained_flow("mnist28").split if args.shipped else None
+    if split is None:
+        from lininv.flows._pretrained28 import _split
+
+        split = _split(recipe)
+    flow = flows.pretrained_flow("mnist28").flow if args.shipped else _started_flow(recipe, split)
+    rng = np.random.default_rng(0)
+    if not args.shipped:  # move away from the start, where every coupling is the identity
+        flow.set_params(flow.get_params() + 1e-3 * rng.standard_normal(flow.n_params))
+    U = datasets.dequantize(split.X_test[:100], levels=256, rng=1)
+    model = TGlow(flow)
+    with torch.no_grad():
+        lp_t = model.log_prob(torch.tensor(U)).numpy()
+    lp_n = flow.log_prob(U)
+    nll, g_n = flow.nll_and_grad(U)
+    model.zero_grad()
+    (-model.log_prob(torch.tensor(U)).mean()).backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.grad)
+    back = flow.copy()
+    model.copy_to(back)
+    g_t = back.get_params()
+    rel_lp = np.max(np.abs(lp_t - lp_n)) / np.max(np.abs(lp_n))
+    rel_g = np.max(np.abs(g_t - g_n)) / np.max(np.abs(g_n))
+    print(
+        f"log_prob: max |torch - lininv| / max |log_prob| = {rel_lp:.1e}; gradient of the mean "
+        f"NLL: max |torch - lininv| / max |gradient| = {rel_g:.1e} ({flow.n_params} parameters)"
+    )
+    # both far below what one step of float64 rounding per layer allows (~1e-13 here)
+    assert rel_lp < 1e-9 and rel_g < 1e-9, "the peer does not compute lininv's flow"
+
+
+def cmd_train(args) -> None:
+    from lininv.flows._pretrained28 import _split, evaluate_bits_per_dim
+
+    recipe = _shipped_recipe(args)
+    torch.set_num_threads(args.threads) if args.threads else None
+    split = _split(recipe)
+    flow = _started_flow(recipe, split)
+    model = TGlow(flow)
+    t0 = time.perf_counter()
+    summary = peer_train(model, split.X_train, split.X_val, recipe)
+    seconds = time.perf_counter() - t0
+    model.copy_to(flow)
+    ours = evaluate_bits_per_dim(flow, split, recipe)
+    print(
+        f"peer ({torch.get_num_threads()} threads): {summary['epochs_run']} epochs in "
+        f"{seconds:.0f} s ({summary['samples_per_second']:.0f} samples/s), best epoch "
+        f"{summary['best_epoch']}"
+    )
+    print(
+        "peer bits/dim: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in ours.items())
+        + " (lininv's evaluation of the peer's parameters)"
+    )
+    try:
+        shipped = flows.pretrained_flow("mnist28").flow.metadata["results"]
+        print(
+            "shipped lininv flow: "
+            + ", ".join(f"{k} {shipped[f'{k}_bits_per_dim']:.4f}" for k in ("train", "val", "test"))
+            + "; linear Gaussian: "
+            + ", ".join(
+                f"{k} {shipped[f'linear_gaussian_{k}_bits_per_dim']:.4f}"
+                for k in ("train", "val", "test")
+            )
+        )
+    except (FileNotFoundError, KeyError):
+        pass
+    if args.output:
+        flow.metadata["peer"] = {"summary": summary, "bits_per_dim": ours, "seconds": seconds}
+        flow.save(args.output)
+
+
+def cmd_throughput(args) -> None:
+    from lininv.flows._pretrained28 import _split
+    from lininv.flows._training import _Adam
+
+    recipe = _shipped_recipe(args)
+    split = _split(recipe)
+    flow = _started_flow(recipe, split)
+    rng = np.random.default_rng(0)
+    flow.set_params(flow.get_params() + 1e-3 * rng.standard_normal(flow.n_params))
+    theta0 = flow.get_params()
+    bs = recipe["training"]["batch_size"]
+    X = datasets.dequantize(split.X_train[: args.samples], levels=256, rng=1)
+    nb = X.shape[0] // bs
+
+    def ours() -> float:
+        flow.set_params(theta0)
+        opt = _Adam(flow.n_params, 1e-4, 0.0)
+        theta = flow.get_params()
+        t = time.perf_counter()
+        with one_blas_thread():
+            for b in range(nb):
+                _, grad = flow._nll_and_grad(X[b * bs : (b + 1) * bs])
+                opt.step(theta, grad, 1e-4)
+                flow._set_params(theta)
+        return time.perf_counter() - t
+
+    def peer(threads: int) -> float:
+        torch.set_num_threads(threads)
+        flow.set_params(theta0)
+        model = TGlow(flow)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
+        Xt = torch.tensor(X, dtype=DTYPE)
+        t = time.perf_counter()
+        for b in range(nb):
+            opt.zero_grad()
+            (-model.log_prob(Xt[b * bs : (b + 1) * bs]).mean()).backward()
+            opt.step()
+        return time.perf_counter() - t
+
+    default = torch.get_num_threads()
+    threads = sorted({default, 1}, reverse=True)
+    env = environment()
+    print(
+        f"lininv {env['lininv']}, numpy {env['numpy']}, torch {env.get('torch')}, {env['cpu']} "
+        f"({os.cpu_count()} cores, {env['simd']}), BLAS {env['blas']}; load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"model: glow{tuple(recipe['architecture']['shape'])}, {flow.n_params} parameters, "
+        f"float64, batch {bs}, {nb * bs} samples per timed epoch, {args.repeats} repeats"
+    )
+    times: dict[str, list[float]] = {"lininv": [], **{f"torch-{t}": [] for t in threads}}
+    ours()  # warm up both (first-call allocations, torch's thread pool)
+    for t in threads:
+        peer(t)
+    for r in range(args.repeats):
+        times["lininv"].append(ours())
+        for t in threads:
+            times[f"torch-{t}"].append(peer(t))
+        print(
+            f"repeat {r + 1}: "
+            + ", ".join(f"{k} {nb * bs / v[-1]:.0f} samples/s" for k, v in times.items())
+        )
+    torch.set_num_threads(default)
+    ours_t = np.array(times["lininv"])
+    print(f"lininv (1 BLAS thread)   : {nb * bs / np.median(ours_t):7.1f} samples/s (median)")
+    for t in threads:
+        peer_t = np.array(times[f"torch-{t}"])
+        ratio = peer_t / ours_t  # per-repeat throughput ratio, lininv / peer
+        print(
+            f"torch ({t} thread{'s' if t > 1 else ''})         : {nb * bs / np.median(peer_t):7.1f} "
+            f"samples/s; lininv / torch = {np.median(ratio):.2f} (median of per-repeat ratios, "
+            f"range {ratio.min():.2f}-{ratio.max():.2f})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check", help="the peer computes lininv's log-density and gradient")
+    p.add_argument("--shipped", action="store_true", help="check the shipped flow's parameters")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("train", help="train the peer with the shipped recipe")
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--output", default=None, help="save the peer's parameters as a lininv flow")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("throughput", help="training samples/s, lininv vs the peer")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--samples", type=int, default=1024, help="training samples per timed epoch")
+    p.set_defaults(func=cmd_throughput)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

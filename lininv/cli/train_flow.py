@@ -103,8 +103,8 @@ def _exclude(text: str) -> tuple[int, ...]:
 def run(args: argparse.Namespace) -> int:
     import lininv
     from lininv import LinearInvertiblePrior, datasets, flows
-    from lininv.cli._common import UsageError
     from lininv._threads import blas_description, one_blas_thread
+    from lininv.cli._common import UsageError
 
     out = args.output
     folder = os.path.dirname(os.path.abspath(out))

@@ -65,8 +65,17 @@ from lininv.flows._image import ChannelActNorm, Conv1x1, Factor
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
 from lininv.flows._pretrained import DefaultFlow, default_flow
+from lininv.flows._pretrained28 import (
+    MNIST28_RECIPE,
+    PRETRAINED,
+    PretrainedFlow,
+    evaluate_bits_per_dim,
+    mnist28_recipe,
+    pretrained_flow,
+    train_pretrained,
+)
 from lininv.flows._protocol import FlowPrior, check_flow_prior
-from lininv.flows._realnvp import linear_flow, realnvp, trainable_linear_flow
+from lininv.flows._realnvp import linear_flow, linear_gaussian, realnvp, trainable_linear_flow
 from lininv.flows._serialization import FORMAT_VERSION, FlowFileError, load
 from lininv.flows._training import TrainingHistory, fit
 
@@ -77,6 +86,7 @@ __all__ = [
     "glow_shapes",
     "linear_flow",
     "trainable_linear_flow",
+    "linear_gaussian",
     "FlowPrior",
     "check_flow_prior",
     "Bijector",
@@ -97,6 +107,13 @@ __all__ = [
     "FORMAT_VERSION",
     "default_flow",
     "DefaultFlow",
+    "pretrained_flow",
+    "PretrainedFlow",
+    "train_pretrained",
+    "mnist28_recipe",
+    "MNIST28_RECIPE",
+    "PRETRAINED",
+    "evaluate_bits_per_dim",
 ]
 
 #: Old public names, still importable for one release: name -> (new home, new name).
