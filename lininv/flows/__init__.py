@@ -15,6 +15,10 @@ Flows
                             log_prob_and_grad; the transform's forward, inverse, jacobian,
                             forward_and_pullback, initialize, get_params / set_params; save, copy
     realnvp                 builder: actnorm, permutation + LU linear, affine coupling, x n_layers
+    glow                    multi-scale image builder: squeeze, actnorm + 1x1 conv + conv coupling
+                            steps, split (Factor), per level; for 28x28 digits and other images
+    glow_shapes             the image shape of each level of glow
+    linear_gaussian         the maximum-likelihood Gaussian as a flow (optionally behind a Logit)
     linear_flow             the exact linear flow x = mean + G z (from a matrix or a prior)
     trainable_linear_flow   a linear flow with trainable parameters (LU linear + actnorm)
     FlowPrior               typing Protocol: what the bridge needs of a flow prior
@@ -27,15 +31,27 @@ Bijectors (each with forward / inverse, jacobian, forward_and_pullback and a loc
     ActNorm                 x = exp(a) z + b with data-dependent initialisation
     Permutation             fixed permutation of coordinates
     Logit                   logit preprocessing for data in [0, 1] (optional, signal side)
+Image bijectors (flat rows of (H, W, C) images in channel-last order)
+    ConvAffineCoupling      affine coupling of channels, conditioner conv3x3-conv1x1-conv3x3
+    ChannelActNorm          per-channel actnorm shared by all pixels
+    Conv1x1                 invertible 1x1 convolution W = P L U (Glow)
+    Factor                  multi-scale factoring: an inner bijector on the leading coordinates
 Training
     fit                     maximum likelihood: Adam (minibatch) or L-BFGS, early stopping
     TrainingHistory         what fit did (per-epoch NLLs, best epoch, timing)
-Persistence and the pretrained default
+Persistence and the pretrained flows
     load                    read a flow saved by Flow.save (versioned .npz)
     FlowFileError           unreadable, damaged or other-version flow file
     FORMAT_VERSION          the flow file format version this lininv writes and reads
-    default_flow            the pretrained digits flow and its split (DefaultFlow)
+    default_flow            the pretrained 8x8 digits flow and its split (DefaultFlow)
     DefaultFlow             (flow, split)
+    pretrained_flow         the pretrained 28x28 digits flow ("mnist28") and its split
+    PretrainedFlow          (flow, split)
+    train_pretrained        retrain a pretrained flow from its recipe (bit-for-bit on one stack)
+    mnist28_recipe          the recipe of the 28x28 flow (a copy, optionally with overrides)
+    MNIST28_RECIPE          the recipe itself: architecture, data, training
+    PRETRAINED              pretrained flow names and their package data files
+    evaluate_bits_per_dim   train / validation / test bits/dim of a flow on a 28x28 split
 Deprecated (warn on access; removed in the next release)
     RealNVP                 the builder's old name: use realnvp
     load_digits, split_digits, reference_split, split_by_class, DigitsSplit, dequantize,

@@ -159,7 +159,7 @@ class ConvAffineCoupling(Bijector):
     >>> from lininv.flows import ConvAffineCoupling
     >>> layer = ConvAffineCoupling((4, 4, 2), hidden=8, rng=0)
     >>> layer.n, layer.n_params
-    (32, 306)
+    (32, 298)
     >>> x, ld = layer.forward(np.ones(32))  # zero output layer: the identity at initialisation
     >>> bool(np.all(x == 1.0)), ld
     (True, 0.0)

@@ -127,7 +127,7 @@ def glow(
     >>> from lininv.flows import glow
     >>> flow = glow((8, 8, 1), levels=2, steps=2, hidden=8, rng=0)
     >>> flow.n, flow.n_params
-    (64, 3540)
+    (64, 3144)
     """
     shapes = glow_shapes(shape, levels)
     steps = _per_level("steps", steps, levels)
