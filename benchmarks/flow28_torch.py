@@ -41,7 +41,15 @@ from torch import nn
 from lininv import datasets, flows
 from lininv._provenance import environment
 from lininv._threads import one_blas_thread
-from lininv.flows import ChannelActNorm, Conv1x1, ConvAffineCoupling, Factor, Logit, Permutation
+from lininv.flows import (
+    ActNorm,
+    ChannelActNorm,
+    Conv1x1,
+    ConvAffineCoupling,
+    Factor,
+    Logit,
+    Permutation,
+)
 
 DTYPE = torch.float64
 
@@ -79,6 +87,21 @@ class TActNorm(nn.Module):
     def inverse(self, x):
         z = (x - self.bias[:, None, None]) * torch.exp(-self.log_scale)[:, None, None]
         return z, -(x.shape[2] * x.shape[3]) * self.log_scale.sum().expand(x.shape[0])
+
+
+class TPixelActNorm(nn.Module):
+    """:class:`lininv.flows.ActNorm` on an image: a scale and a bias per pixel and channel."""
+
+    def __init__(self, b: ActNorm):
+        super().__init__()
+        self.log_scale = nn.Parameter(_t(b.params["log_scale"]))  # flat, channel-last
+        self.bias = nn.Parameter(_t(b.params["bias"]))
+
+    def inverse(self, x):
+        k, C, H, W = x.shape
+        a = self.log_scale.view(H, W, C).permute(2, 0, 1)
+        z = (x - self.bias.view(H, W, C).permute(2, 0, 1)) * torch.exp(-a)
+        return z, -self.log_scale.sum().expand(k)
 
 
 class TConv1x1(nn.Module):
@@ -146,6 +169,8 @@ class TLevel(nn.Module):
         for b in reversed(layers_latent_to_signal):  # signal-to-latent order
             if isinstance(b, ChannelActNorm):
                 steps.append(TActNorm(b))
+            elif isinstance(b, ActNorm):
+                steps.append(TPixelActNorm(b))
             elif isinstance(b, Conv1x1):
                 steps.append(TConv1x1(b))
             elif isinstance(b, ConvAffineCoupling):
@@ -154,7 +179,7 @@ class TLevel(nn.Module):
             elif isinstance(b, Permutation):  # the split: keep C // 2 channels, squeezed or not
                 self.keep = shape[2] // 2
             elif isinstance(b, Factor):
-                first = b.inner.bijectors[-1]
+                first = next(c for c in reversed(b.inner.bijectors) if hasattr(c, "shape"))
                 self.squeeze_next = first.shape[:2] != shape[:2]
                 self.next = TLevel(b.inner.bijectors, False)
             else:
@@ -212,7 +237,7 @@ class TGlow(nn.Module):
                     continue
                 else:
                     m = next(mods)
-                    if isinstance(b, ChannelActNorm):
+                    if isinstance(b, (ChannelActNorm, ActNorm)):
                         b.params["log_scale"][:] = m.log_scale.detach().numpy()
                         b.params["bias"][:] = m.bias.detach().numpy()
                     elif isinstance(b, Conv1x1):

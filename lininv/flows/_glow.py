@@ -13,7 +13,7 @@ from lininv.flows._conv import ConvAffineCoupling, check_image_shape
 from lininv.flows._coupling import ACTIVATIONS
 from lininv.flows._flow import Flow
 from lininv.flows._image import ChannelActNorm, Conv1x1, Factor, split_index, squeeze_index
-from lininv.flows._linear import Permutation
+from lininv.flows._linear import ActNorm, Permutation
 from lininv.flows._logit import Logit
 
 __all__ = ["glow", "glow_shapes"]
@@ -67,6 +67,7 @@ def glow(
     hidden: int | Sequence[int] = 64,
     activation: str = "relu",
     clamp: float = 3.0,
+    actnorm: str = "channel",
     logit: float | None = 0.05,
     rng: Any = None,
 ) -> Flow:
@@ -89,6 +90,10 @@ def glow(
         Conditioner nonlinearity.
     clamp : float, default=3.0
         Bound on the couplings' log-scales (:class:`ConvAffineCoupling`).
+    actnorm : {"channel", "pixel"}, default="channel"
+        The steps' activation normalisation: Glow's :class:`ChannelActNorm` (a scale and a bias
+        per channel, shared by the pixels), or :class:`ActNorm` (one per pixel and channel: the
+        weight-shared couplings see no position, and digits have position-dependent statistics).
     logit : float or None, default=0.05
         If given, a :class:`Logit` layer with this ``alpha`` is the signal-side end (data in
         [0, 1], e.g. :func:`lininv.datasets.dequantize` of 256-level pixels).
@@ -105,7 +110,8 @@ def glow(
 
     1. squeeze (space to depth, a fixed :class:`Permutation`; at level 0 a layer of its own,
        later folded into the previous level's split), when the sides are even;
-    2. ``steps[l]`` steps, each :class:`ChannelActNorm`, :class:`Conv1x1` (Haar-random start),
+    2. ``steps[l]`` steps, each :class:`ChannelActNorm` (or :class:`ActNorm`, see ``actnorm``),
+       :class:`Conv1x1` (Haar-random start),
        :class:`ConvAffineCoupling` (alternating which half of the channels it transforms; the
        last one of a level transforms the channels about to be factored out, Glow's learned
        split prior);
@@ -133,6 +139,7 @@ def glow(
     steps = _per_level("steps", steps, levels)
     hidden = _per_level("hidden", hidden, levels)
     activation = check_choice("activation", activation, ACTIVATIONS)
+    actnorm = check_choice("actnorm", actnorm, ("channel", "pixel"))
     clamp = check_real("clamp", clamp, low=0.0, low_open=True)
     if logit is not None:
         logit = check_real("logit", logit, low=0.0, low_open=True)
@@ -145,7 +152,7 @@ def glow(
         n_l = s[0] * s[1] * s[2]
         sig: list[Bijector] = []  # signal-to-latent order
         for i in range(steps[l]):
-            sig.append(ChannelActNorm(s))
+            sig.append(ChannelActNorm(s) if actnorm == "channel" else ActNorm(n_l))
             sig.append(Conv1x1.random_rotation(s, rng=gen))
             sig.append(
                 ConvAffineCoupling(

@@ -44,6 +44,7 @@ MNIST28_RECIPE: dict[str, dict[str, Any]] = {
         "hidden": 64,
         "activation": "relu",
         "clamp": 3.0,
+        "actnorm": "channel",
         "logit": 0.05,
         "seed": 0,
     },
