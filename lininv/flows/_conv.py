@@ -83,16 +83,14 @@ def _taps_sum(Y: np.ndarray) -> np.ndarray:
     """``out(y, x) = sum_j Y(y + di - 1, x + dj - 1, j)``: (k, H, W, 9, C) -> (k, H, W, C).
 
     A 3x3 convolution whose per-tap products ``Y[..., j, :] = h @ W_j`` were computed at every
-    pixel at once.
+    pixel at once: pixel ``q`` of tap ``j`` lands on ``q - (di - 1, dj - 1)`` (scattered into a
+    zero border, which collects what falls outside).
     """
     k, H, W, _, C = Y.shape
-    p = np.zeros((k, H + 2, W + 2, 9, C))
-    p[:, 1:-1, 1:-1] = Y
-    out = p[:, 0:H, 0:W, 0, :].copy()
-    for j in range(1, 9):
-        di, dj = OFFSETS[j]
-        out += p[:, di : di + H, dj : dj + W, j, :]
-    return out
+    p = np.zeros((k, H + 2, W + 2, C))
+    for j, (di, dj) in enumerate(OFFSETS):
+        p[:, 2 - di : 2 - di + H, 2 - dj : 2 - dj + W, :] += Y[:, :, :, j, :]
+    return p[:, 1:-1, 1:-1, :]
 
 
 def _taps_sum_adjoint(g: np.ndarray) -> np.ndarray:

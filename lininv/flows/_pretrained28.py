@@ -154,7 +154,7 @@ def evaluate_bits_per_dim(flow: Any, split: Any, recipe: dict) -> dict[str, floa
     return out
 
 
-def _train_mnist28(output: str, recipe: dict, progress: Any) -> Flow:
+def _train_mnist28(output: str, recipe: dict, progress: Any, command: str) -> Flow:
     from lininv._provenance import provenance
     from lininv._threads import one_blas_thread
     from lininv.datasets import bits_per_dim, dequantize
@@ -174,7 +174,7 @@ def _train_mnist28(output: str, recipe: dict, progress: Any) -> Flow:
                 "val_index": split.val_index.tolist(),
                 "test_index": split.test_index.tolist(),
             },
-            "provenance": provenance(seed=t["seed"]),
+            "provenance": provenance(seed=t["seed"], command=command),
         }
     )
     checksums: list[str] = []
@@ -273,8 +273,11 @@ def train_pretrained(
 
     name = check_choice("name", name, tuple(PRETRAINED))
     path = os.fspath(output_file(output, "output"))
+    overrides = recipe
     recipe = mnist28_recipe() if recipe is None else mnist28_recipe(**recipe)
-    return _train_mnist28(path, recipe, progress)
+    command = f"lininv.flows.train_pretrained({name!r}, output={os.fspath(output)!r}"
+    command += ")" if overrides is None else f", recipe={overrides!r})"
+    return _train_mnist28(path, recipe, progress, command)
 
 
 @functools.lru_cache(maxsize=2)
