@@ -41,7 +41,12 @@ def test_the_shipped_file_is_small_and_records_its_recipe_results_and_provenance
         assert np.isfinite(meta["results"][f"linear_gaussian_{key}_bits_per_dim"])
     assert meta["results"]["n_params"] == flow.n_params
     training = meta["training"]
-    assert 1 <= training["best_epoch"] <= training["epochs_run"] <= MNIST28_RECIPE["training"]["epochs"]
+    assert (
+        1
+        <= training["best_epoch"]
+        <= training["epochs_run"]
+        <= MNIST28_RECIPE["training"]["epochs"]
+    )
     assert len(training["epoch_checksums"]) == training["epochs_run"]
     assert len(training["val_bits_per_dim"]) == training["epochs_run"]
     prov = meta["provenance"]
