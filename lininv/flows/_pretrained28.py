@@ -45,7 +45,7 @@ MNIST28_RECIPE: dict[str, dict[str, Any]] = {
         "activation": "relu",
         "clamp": 3.0,
         "actnorm": "channel",
-        "logit": 0.05,
+        "logit": 0.01,
         "seed": 0,
     },
     "data": {
