@@ -188,7 +188,7 @@ class TLevel(nn.Module):
 
     def inverse(self, x):
         """Latent parts (flattened) and the log-determinant."""
-        ld = torch.zeros(x.shape[0], dtype=DTYPE)
+        ld = torch.zeros(x.shape[0], dtype=x.dtype)
         for m in self.steps:
             x, l_ = m.inverse(x)
             ld = ld + l_
@@ -216,7 +216,7 @@ class TGlow(nn.Module):
     def log_prob(self, x):
         """x: (k, n) rows as lininv takes them (channel-last flat images)."""
         x = x.reshape(-1, self.H, self.W, self.C).permute(0, 3, 1, 2)
-        ld = torch.zeros(x.shape[0], dtype=DTYPE)
+        ld = torch.zeros(x.shape[0], dtype=x.dtype)
         if self.logit is not None:
             x, ld = self.logit.inverse(x)
         if self.squeeze_first:
@@ -439,12 +439,12 @@ def cmd_throughput(args) -> None:
                 flow._set_params(theta)
         return time.perf_counter() - t
 
-    def peer(threads: int) -> float:
+    def peer(threads: int, dtype=DTYPE) -> float:
         torch.set_num_threads(threads)
         flow.set_params(theta0)
-        model = TGlow(flow)
+        model = TGlow(flow).to(dtype)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
-        Xt = torch.tensor(X, dtype=DTYPE)
+        Xt = torch.tensor(X, dtype=dtype)
         t = time.perf_counter()
         for b in range(nb):
             opt.zero_grad()
@@ -465,6 +465,8 @@ def cmd_throughput(args) -> None:
         f"float64, batch {bs}, {nb * bs} samples per timed epoch, {args.repeats} repeats"
     )
     times: dict[str, list[float]] = {"lininv": [], **{f"torch-{t}": [] for t in threads}}
+    if args.float32:
+        times["torch-float32-1"] = []
     ours()  # warm up both (first-call allocations, torch's thread pool)
     for t in threads:
         peer(t)
@@ -472,6 +474,8 @@ def cmd_throughput(args) -> None:
         times["lininv"].append(ours())
         for t in threads:
             times[f"torch-{t}"].append(peer(t))
+        if args.float32:
+            times["torch-float32-1"].append(peer(1, torch.float32))
         print(
             f"repeat {r + 1}: "
             + ", ".join(f"{k} {nb * bs / v[-1]:.0f} samples/s" for k, v in times.items())
@@ -486,6 +490,13 @@ def cmd_throughput(args) -> None:
             f"torch ({t} thread{'s' if t > 1 else ''})         : {nb * bs / np.median(peer_t):7.1f} "
             f"samples/s; lininv / torch = {np.median(ratio):.2f} (median of per-repeat ratios, "
             f"range {ratio.min():.2f}-{ratio.max():.2f})"
+        )
+    if args.float32:  # not the same dtype: for orientation only (oneDNN kernels in float32)
+        peer_t = np.array(times["torch-float32-1"])
+        ratio = peer_t / ours_t
+        print(
+            f"torch float32 (1 thread) : {nb * bs / np.median(peer_t):7.1f} samples/s; "
+            f"lininv float64 / torch float32 = {np.median(ratio):.2f} (another dtype: orientation)"
         )
 
 
@@ -503,6 +514,7 @@ def main() -> None:
     p = sub.add_parser("throughput", help="training samples/s, lininv vs the peer")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--samples", type=int, default=1024, help="training samples per timed epoch")
+    p.add_argument("--float32", action="store_true", help="also time the peer in float32")
     p.set_defaults(func=cmd_throughput)
     args = parser.parse_args()
     args.func(args)
