@@ -4,7 +4,7 @@ Run from the repository root (torch is a benchmark-only dependency: ``pip instal
 
     python benchmarks/flow28_torch.py check        # the peer computes lininv's log-density
     python benchmarks/flow28_torch.py train        # train the peer with the shipped recipe
-    python benchmarks/flow28_torch.py throughput   # training samples/s, ours vs the peer
+    python benchmarks/flow28.py                    # training samples/s, ours vs the peer
 
 The peer is written the way a PyTorch user would write Glow: NCHW tensors, ``F.conv2d`` for the
 3x3 and 1x1 convolutions, channel splits by slicing, squeezes by ``reshape``/``permute``,
@@ -20,17 +20,13 @@ minibatches in the same order; they differ only in rounding (and in how rounding
 optimisation path). It prints train / validation / test bits/dim, computed by lininv from the
 peer's parameters copied back, beside the shipped flow's.
 
-``throughput`` times epochs of Adam steps (float64, batch 64, the shipped architecture) for
-lininv (one BLAS thread, as :func:`lininv.flows.fit` runs) and the peer (its default threads and
-one thread), interleaved so that load from other processes affects all alike, and prints the
-medians and the ratios with the environment.
+``benchmarks/flow28.py`` compares the two's training throughput.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import time
 
 import numpy as np
@@ -39,8 +35,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from lininv import datasets, flows
-from lininv._provenance import environment
-from lininv._threads import one_blas_thread
 from lininv.flows import (
     ActNorm,
     ChannelActNorm,
@@ -413,93 +407,6 @@ def cmd_train(args) -> None:
         flow.save(args.output)
 
 
-def cmd_throughput(args) -> None:
-    from lininv.flows._pretrained28 import _split
-    from lininv.flows._training import _Adam
-
-    recipe = _shipped_recipe(args)
-    split = _split(recipe)
-    flow = _started_flow(recipe, split)
-    rng = np.random.default_rng(0)
-    flow.set_params(flow.get_params() + 1e-3 * rng.standard_normal(flow.n_params))
-    theta0 = flow.get_params()
-    bs = recipe["training"]["batch_size"]
-    X = datasets.dequantize(split.X_train[: args.samples], levels=256, rng=1)
-    nb = X.shape[0] // bs
-
-    def ours() -> float:
-        flow.set_params(theta0)
-        opt = _Adam(flow.n_params, 1e-4, 0.0)
-        theta = flow.get_params()
-        t = time.perf_counter()
-        with one_blas_thread():
-            for b in range(nb):
-                _, grad = flow._nll_and_grad(X[b * bs : (b + 1) * bs])
-                opt.step(theta, grad, 1e-4)
-                flow._set_params(theta)
-        return time.perf_counter() - t
-
-    def peer(threads: int, dtype=DTYPE) -> float:
-        torch.set_num_threads(threads)
-        flow.set_params(theta0)
-        model = TGlow(flow).to(dtype)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.0)
-        Xt = torch.tensor(X, dtype=dtype)
-        t = time.perf_counter()
-        for b in range(nb):
-            opt.zero_grad()
-            (-model.log_prob(Xt[b * bs : (b + 1) * bs]).mean()).backward()
-            opt.step()
-        return time.perf_counter() - t
-
-    default = torch.get_num_threads()
-    threads = sorted({default, 1}, reverse=True)
-    env = environment()
-    print(
-        f"lininv {env['lininv']}, numpy {env['numpy']}, torch {env.get('torch')}, {env['cpu']} "
-        f"({os.cpu_count()} cores, {env['simd']}), BLAS {env['blas']}; load average "
-        f"{os.getloadavg()[0]:.1f}"
-    )
-    print(
-        f"model: glow{tuple(recipe['architecture']['shape'])}, {flow.n_params} parameters, "
-        f"float64, batch {bs}, {nb * bs} samples per timed epoch, {args.repeats} repeats"
-    )
-    times: dict[str, list[float]] = {"lininv": [], **{f"torch-{t}": [] for t in threads}}
-    if args.float32:
-        times["torch-float32-1"] = []
-    ours()  # warm up both (first-call allocations, torch's thread pool)
-    for t in threads:
-        peer(t)
-    for r in range(args.repeats):
-        times["lininv"].append(ours())
-        for t in threads:
-            times[f"torch-{t}"].append(peer(t))
-        if args.float32:
-            times["torch-float32-1"].append(peer(1, torch.float32))
-        print(
-            f"repeat {r + 1}: "
-            + ", ".join(f"{k} {nb * bs / v[-1]:.0f} samples/s" for k, v in times.items())
-        )
-    torch.set_num_threads(default)
-    ours_t = np.array(times["lininv"])
-    print(f"lininv (1 BLAS thread)   : {nb * bs / np.median(ours_t):7.1f} samples/s (median)")
-    for t in threads:
-        peer_t = np.array(times[f"torch-{t}"])
-        ratio = peer_t / ours_t  # per-repeat throughput ratio, lininv / peer
-        print(
-            f"torch ({t} thread{'s' if t > 1 else ''})         : {nb * bs / np.median(peer_t):7.1f} "
-            f"samples/s; lininv / torch = {np.median(ratio):.2f} (median of per-repeat ratios, "
-            f"range {ratio.min():.2f}-{ratio.max():.2f})"
-        )
-    if args.float32:  # not the same dtype: for orientation only (oneDNN kernels in float32)
-        peer_t = np.array(times["torch-float32-1"])
-        ratio = peer_t / ours_t
-        print(
-            f"torch float32 (1 thread) : {nb * bs / np.median(peer_t):7.1f} samples/s; "
-            f"lininv float64 / torch float32 = {np.median(ratio):.2f} (another dtype: orientation)"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -511,11 +418,6 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--output", default=None, help="save the peer's parameters as a lininv flow")
     p.set_defaults(func=cmd_train)
-    p = sub.add_parser("throughput", help="training samples/s, lininv vs the peer")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--samples", type=int, default=1024, help="training samples per timed epoch")
-    p.add_argument("--float32", action="store_true", help="also time the peer in float32")
-    p.set_defaults(func=cmd_throughput)
     args = parser.parse_args()
     args.func(args)
 

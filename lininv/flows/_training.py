@@ -190,8 +190,7 @@ def fit(
         :func:`lininv.datasets.dequantize` of them: fresh uniform noise every epoch for Adam, one
         fixed draw for L-BFGS and for validation.
     levels : int, default=17
-        Grey levels of the integer data when ``dequantize`` (17 for the 8x8 digits, 256 for the
-        28x28 digits): ``(X + U[0, 1)) / levels``.
+        Grey levels of integer data: 17 for the 8x8 digits, 256 for the 28x28 digits.
     method : {"adam", "lbfgs"}, default="adam"
         Minibatch Adam, or full-batch L-BFGS-B from :func:`scipy.optimize.minimize`.
     epochs : int, default=100
@@ -216,9 +215,7 @@ def fit(
         interrupted run loses nothing; ``flow.metadata["checkpoint"]`` records the epoch and its
         validation NLL.
     callback : callable, optional
-        Called as ``callback(epoch, flow)`` at the end of every epoch (L-BFGS: iteration), after
-        validation, with the flow holding that epoch's parameters (for a record of the run; it
-        must not change the flow).
+        ``callback(epoch, flow)`` after each epoch's validation (it must not change the flow).
     rng : None, int, SeedSequence or Generator, default=None
         Drives the validation split, shuffling and dequantisation noise.
 
@@ -309,8 +306,7 @@ def fit(
         flow=flow,
         X=X,
         X_fixed=X_fixed,
-        dequantize=bool(dequantize),
-        levels=levels,
+        levels=levels if dequantize else None,
         V=V,
         val_trim=val_trim,
         checkpoint=checkpoint,
@@ -377,8 +373,7 @@ class _Run:
     flow: Flow
     X: np.ndarray  # training rows as given (integers when dequantising)
     X_fixed: np.ndarray  # training rows as the flow sees them (one dequantisation draw)
-    dequantize: bool  # Adam draws fresh noise every epoch
-    levels: int  # grey levels of the integer data (dequantisation)
+    levels: int | None  # grey levels when dequantising (fresh noise every Adam epoch), else None
     V: np.ndarray | None  # validation rows as the flow sees them
     val_trim: float
     checkpoint: Any
@@ -442,7 +437,7 @@ def _run_adam(run: _Run, s: _AdamSettings) -> None:
     n_batches = N // s.batch_size
     step_time = 0.0
     for epoch in range(1, s.epochs + 1):
-        data = _dequantize(run.X, levels=run.levels, rng=gen) if run.dequantize else run.X_fixed
+        data = _dequantize(run.X, levels=run.levels, rng=gen) if run.levels else run.X_fixed
         order = gen.permutation(N)
         total = 0.0
         ts = time.perf_counter()
