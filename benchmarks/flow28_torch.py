@@ -288,7 +288,7 @@ def peer_train(model: TGlow, X, X_val, recipe: dict, *, log=print) -> dict:
             if t["max_grad_norm"] is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), t["max_grad_norm"])
             opt.step()
-            total += float(loss)
+            total += loss.item()
         step_time += time.perf_counter() - ts
         v = val_nll()
         hist.append((total / (N // bs), v))
