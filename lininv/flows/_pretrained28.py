@@ -249,8 +249,8 @@ def train_pretrained(
         Where to save it (:meth:`Flow.save`); also the checkpoint while training (the best flow
         so far, rewritten whenever the validation likelihood improves).
     recipe : dict, optional
-        The recipe (:func:`mnist28_recipe`, e.g. with other epochs); default
-        :data:`MNIST28_RECIPE`, the shipped flow's.
+        Changes to :data:`MNIST28_RECIPE` (the shipped flow's), by section, e.g.
+        ``{"training": {"epochs": 1}}`` (:func:`mnist28_recipe`); a whole recipe works too.
     progress : bool or None, default=None
         Progress bar (None: only when stderr is a terminal).
 
@@ -273,6 +273,8 @@ def train_pretrained(
 
     name = check_choice("name", name, tuple(PRETRAINED))
     path = os.fspath(output_file(output, "output"))
+    if recipe is not None and not isinstance(recipe, dict):
+        raise TypeError(f"recipe must be None or a dict of sections; got {describe(recipe)}")
     overrides = recipe
     recipe = mnist28_recipe() if recipe is None else mnist28_recipe(**recipe)
     command = f"lininv.flows.train_pretrained({name!r}, output={os.fspath(output)!r}"
