@@ -97,7 +97,7 @@ def test_the_shipped_flow_is_a_flow_prior_and_copies_are_independent(shipped):
     assert x.shape == (2, 784) and np.all((x > b.support[0]) & (x < b.support[1]))
 
 
-def test_recipe_overrides_are_validated():
+def test_recipe_overrides_are_validated(tmp_path):
     r = mnist28_recipe(training={"epochs": 3}, data={"split_seed": 1})
     assert r["training"]["epochs"] == 3 and r["data"]["split_seed"] == 1
     assert MNIST28_RECIPE["training"]["epochs"] != 3  # a copy
@@ -110,7 +110,11 @@ def test_recipe_overrides_are_validated():
     with pytest.raises(ValueError, match="name"):
         pretrained_flow("cifar")
     with pytest.raises(ValueError, match="name"):
-        train_pretrained("cifar", output="x.npz")
+        train_pretrained("cifar", output=tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="recipe"):
+        train_pretrained(output=tmp_path / "x.npz", recipe=[("training", {})])
+    with pytest.raises(ValueError, match="no setting"):
+        train_pretrained(output=tmp_path / "x.npz", recipe={"data": {"alpha": 0.1}})
 
 
 @pytest.mark.slow
