@@ -221,7 +221,7 @@ def test_glow_shapes_and_structure():
 def test_glow_default_size():
     flow = glow(rng=0)
     assert flow.n == 784 and flow.n_params == 106560
-    assert flow.support == Logit(1, 0.05).support
+    assert flow.support == Logit(1, 0.01).support
 
 
 def test_glow_round_trips_through_a_file_pickle_and_deepcopy(tmp_path):

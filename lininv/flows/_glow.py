@@ -68,7 +68,7 @@ def glow(
     activation: str = "relu",
     clamp: float = 3.0,
     actnorm: str = "channel",
-    logit: float | None = 0.05,
+    logit: float | None = 0.01,
     rng: Any = None,
 ) -> Flow:
     r"""A multi-scale Glow flow for images: squeeze, steps of actnorm, 1x1 conv and coupling, split.
@@ -92,9 +92,10 @@ def glow(
         Bound on the couplings' log-scales (:class:`ConvAffineCoupling`).
     actnorm : {"channel", "pixel"}, default="channel"
         The steps' activation normalisation: Glow's :class:`ChannelActNorm` (a scale and a bias
-        per channel, shared by the pixels), or :class:`ActNorm` (one per pixel and channel: the
-        weight-shared couplings see no position, and digits have position-dependent statistics).
-    logit : float or None, default=0.05
+        per channel, shared by the pixels), or :class:`ActNorm` (one per pixel and channel, a way
+        to give position-dependent statistics to weight-shared couplings; on the 28x28 digits it
+        trained more slowly than ``"channel"``: 0.07 bits/dim worse after 13 epochs).
+    logit : float or None, default=0.01
         If given, a :class:`Logit` layer with this ``alpha`` is the signal-side end (data in
         [0, 1], e.g. :func:`lininv.datasets.dequantize` of 256-level pixels).
     rng : None, int, SeedSequence or Generator, default=None
