@@ -28,9 +28,9 @@ import os
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from lininv import bridge, flows
-from lininv._threads import one_blas_thread
+from lininv import bridge, experiments, flows
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--m", type=int, default=32, help="measurements per problem (default 32)")
     args = parser.parse_args()
     flow, split = flows.default_flow()
-    data = bridge.digits_data(split)
+    data = experiments.digits_data(split)
     X = data.X_test[: args.k]
     rng = np.random.default_rng(0)
     A = rng.standard_normal((args.k, args.m, 64)) / np.sqrt(args.m)
@@ -66,7 +66,7 @@ def main() -> None:
     total = int(np.sum(results["loop"][2].evaluations))
     rounds = int(np.ceil(total / args.k))
     Z = rng.standard_normal((args.k, 64)) * 0.5
-    with one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
         t0 = time.perf_counter()
         for _ in range(min(rounds, 200)):
             x, pullback = flow.forward_and_pullback(Z)

@@ -28,15 +28,37 @@ PyTorch is a benchmark-only peer, never a lininv dependency. Timings are medians
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import lininv
 from lininv import datasets, flows
-from lininv._threads import blas_description, blas_threads
+
+
+def blas_threads(n: int | None):
+    """Limit the BLAS to ``n`` threads inside a ``with`` block (``None``: leave it as it is)."""
+    if n is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def blas_description() -> str:
+    """The loaded BLAS libraries and the kernels they chose for this CPU (threadpoolctl)."""
+    infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return (
+        "; ".join(
+            sorted(
+                f"{i.get('internal_api', '?')} {i.get('version', '?')} {i.get('architecture', '?')}"
+                for i in infos
+            )
+        )
+        or "unknown"
+    )
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -50,7 +72,9 @@ def _median_time(fn, repeats: int) -> float:
 
 def numpy_epoch(flow: flows.Flow, X: np.ndarray, batch_size: int, rng) -> float:
     """Seconds for one epoch of Adam steps (shuffle, NLL + gradient, update), as fit() runs it."""
-    from lininv.flows._training import _Adam
+    # fit()'s own optimiser step, timed without fit()'s bookkeeping; lininv.flows has no public
+    # Adam (its owner decides whether to make one)
+    from lininv.flows._training import _Adam  # white-box: fit()'s private optimiser step
 
     opt = _Adam(flow.n_params, 1e-3, 0.0)
     theta = flow.get_params()

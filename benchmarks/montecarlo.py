@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/montecarlo.py            # the three sizes of issue 3
     python benchmarks/montecarlo.py --quick    # fewer repetitions
-    python benchmarks/montecarlo.py --reference  # also THEORY.md section 7's 40,000-draw numbers
+    python benchmarks/montecarlo.py --reference  # also docs/theory.md section 7's 40,000-draw numbers
     python benchmarks/montecarlo.py --crossover  # also the numba/BLAS kernel switch point
 
 Everything is measured in this one run, on this machine, with BLAS limited to one thread (a
@@ -32,7 +32,16 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import lininv
-from lininv._montecarlo import _NUMBA_MAX_WORK, chunk_normals
+
+
+def _engine() -> tuple[int, object]:
+    """The engine's kernel switch point and its random-stream generator, for the two white-box
+    measurements (the SFC64 share of a draw, the numba/BLAS crossover): neither has a public
+    counterpart, and what they time is the engine's private machinery itself."""
+    from lininv._montecarlo import _NUMBA_MAX_WORK, chunk_normals  # white-box: see _engine
+
+    return _NUMBA_MAX_WORK, chunk_normals
+
 
 SIZES = [(64, 16), (256, 64), (1024, 256)]
 TARGET_FLOOR = {(64, 16): 2.0, (1024, 256): 1.5}
@@ -101,7 +110,7 @@ def measure(n: int, m: int, reps: int) -> dict[str, float]:
         est = lininv.expected_error(s, m, trials=trials, rng=2)
         res["t_ours"] = min(res["t_ours"], (time.perf_counter() - t0) / trials)
         t0 = time.perf_counter()
-        chunk_normals(3, 0, min(trials, k), n, m)
+        _engine()[1](3, 0, min(trials, k), n, m)
         res["t_sfc"] = min(res["t_sfc"], (time.perf_counter() - t0) / min(trials, k))
         t0 = time.perf_counter()
         dense_all.append(dense_draws(s, m, dense_n, seed=rep))
@@ -120,7 +129,7 @@ def report(n: int, m: int, r: dict[str, float]) -> None:
     ratio = r["t_ours"] / floor
     per_draw = r["t_dense"] / r["t_ours"]
     equal_se = per_draw * r["var_dense"] / r["var_ours"]
-    kernel = "numba" if n * m * m <= _NUMBA_MAX_WORK else "BLAS"
+    kernel = "numba" if n * m * m <= _engine()[0] else "BLAS"
     us = 1e6
     print(f"(n, m) = ({n}, {m})  [{kernel} kernel]")
     print(
@@ -149,7 +158,7 @@ def report(n: int, m: int, r: dict[str, float]) -> None:
 
 
 def reference() -> None:
-    """THEORY.md section 7: s_i^2 = 1/i, n = 256, m = 64, 40,000 draws."""
+    """docs/theory.md section 7: s_i^2 = 1/i, n = 256, m = 64, 40,000 draws."""
     s = spectrum(256)
     for sigma, quoted in (
         (0.0, "2.3156 +- 0.0001, lambda m = 2.3102"),
@@ -160,16 +169,17 @@ def reference() -> None:
         pred = lininv.predicted_error(s, 64, sigma)
         print(
             f"sigma = {sigma}: MC {est.mean:.4f} +- {est.stderr:.4f}, prediction {pred:.4f} "
-            f"({time.perf_counter() - t0:.1f} s); THEORY.md: {quoted}"
+            f"({time.perf_counter() - t0:.1f} s); docs/theory.md: {quoted}"
         )
 
 
 def crossover(reps: int) -> None:
     """Both fast kernels on the same draws, around the switch point ``n m^2 = 2^15``."""
-    from lininv import _montecarlo as mc
+    from lininv import _montecarlo as mc  # white-box: times both private kernels on one stack
 
+    switch, chunk_normals = _engine()
     K = mc._kernels()
-    print(f"kernel crossover (switch at n m^2 = {_NUMBA_MAX_WORK}), microseconds per draw")
+    print(f"kernel crossover (switch at n m^2 = {switch}), microseconds per draw")
     for n, m in [(32, 8), (64, 8), (64, 16), (128, 16), (96, 24), (64, 32), (128, 32), (256, 64)]:
         s = spectrum(n)
         k = max(8, min(512, 2**21 // (n * m * m)))
@@ -186,7 +196,7 @@ def crossover(reps: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--reference", action="store_true", help="THEORY.md section 7 numbers")
+    parser.add_argument("--reference", action="store_true", help="docs/theory.md section 7 numbers")
     parser.add_argument("--crossover", action="store_true", help="numba vs BLAS kernel sizes")
     args = parser.parse_args()
     reps = 2 if args.quick else 5

@@ -2,7 +2,7 @@
 
 The linear Gaussian case of Asim, Daniels, Leong, Ahmed, Hand, "Invertible generative models for
 inverse problems: mitigating representation error and dataset bias" (ICML 2020), in closed form,
-with its error bounds checked and sharpened. The mathematics is in ``docs`` (THEORY.md).
+with its error bounds checked and sharpened. The mathematics is in ``docs/theory.md``.
 
 API index
 ---------
@@ -33,17 +33,29 @@ Theory (functions of the singular values s)
     exact_error_m1          exact E(1) by quadrature
 Monte Carlo and sweeps (the bounds verified)
     expected_error          Monte-Carlo E(m), reproducible to the bit (MonteCarloEstimate)
-    MonteCarloEstimate      mean, stderr, 95% ci, trials, seed, rtol
+    MonteCarloEstimate      mean, stderr, 95% ci, trials, seed, rtol, converged
+    errors_for_draws        the per-draw error for given draws of Omega (common random numbers)
     make_spectrum           spectrum from "power:a", "exp:r", "flat" or a file
+    spectrum_family         the named families: power, exp, flat, cliff (one definition each)
     sweep                   bounds, prediction and E(m) over a grid, resumable (SweepTable)
     SweepTable              the table of a sweep: rows, CSV/JSON, violations
+Progress of long computations (progress=False, True or a callback)
+    ProgressEvent           what a progress callback receives: task, done, total, label, info
+    progress_sink           report progress from your own long computation the same way
+Confidence intervals (one Student-t interval for every mean)
+    t_quantile              Student's t quantile for a mean of N values
+    t_interval              mean -/+ t stderr
+    mean_ci                 mean and its interval from the values
 
 Submodules
     lininv.strategies       hypothesis strategies for property-testing new bounds
     lininv.flows            a small RealNVP normalizing flow in numpy
     lininv.datasets         the 8x8 digits: splits, dequantisation, bits/dim
     lininv.plotting         figures (ax=None, returns the Axes)
-    lininv.bridge           flow recovery beside the linear theory; the paper in miniature
+    lininv.bridge           flow recovery beside the linear theory
+    lininv.experiments      the paper's experiments in miniature (lininv experiments NAME)
+    lininv.generators       a nonlinear low-dimensional generator (VAE decoder), CSGM recovery
+                            and its representation error (the paper's GAN)
 """
 
 from importlib import import_module
@@ -67,9 +79,11 @@ from lininv._estimators import (
 )
 from lininv._low_rank import LowRankPrior
 from lininv._measurements import gaussian_measurements, mask_measurements
-from lininv._montecarlo import MonteCarloEstimate, expected_error
+from lininv._montecarlo import MonteCarloEstimate, errors_for_draws, expected_error
 from lininv._prior import LinearInvertiblePrior
-from lininv._spectra import make_spectrum
+from lininv._progress import ProgressEvent, progress_sink
+from lininv._spectra import make_spectrum, spectrum_family
+from lininv._stats import mean_ci, t_interval, t_quantile
 from lininv._sweep import SweepTable, sweep
 from lininv._theory import (
     HMTBound,
@@ -111,13 +125,28 @@ __all__ = [
     "exact_error_m1",
     "expected_error",
     "MonteCarloEstimate",
+    "errors_for_draws",
     "make_spectrum",
+    "spectrum_family",
     "sweep",
     "SweepTable",
+    "t_quantile",
+    "t_interval",
+    "mean_ci",
+    "ProgressEvent",
+    "progress_sink",
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).
-_LAZY_SUBMODULES = ("strategies", "flows", "datasets", "plotting", "bridge")
+_LAZY_SUBMODULES = (
+    "strategies",
+    "flows",
+    "datasets",
+    "plotting",
+    "bridge",
+    "experiments",
+    "generators",
+)
 
 
 def __getattr__(name: str) -> Any:

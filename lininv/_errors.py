@@ -10,6 +10,10 @@ which loses all accuracy when the error is small against :math:`\operatorname{tr
 
 with :math:`S = \operatorname{diag}(s)`, :math:`z_j` the columns of ``Z`` paired with ``d_j`` and
 :math:`Z_\perp` the remaining columns (a basis of the null space of ``B``).
+
+The errors are homogeneous of degree 0 in ``(A, noise_std)``; like the estimators they are
+evaluated scale-invariantly, with exact power-of-two scalings (module
+:mod:`lininv._estimators`), so that ``A`` and the noise may have any representable size.
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from lininv._estimators import check_invertible_prior, check_operator, check_prior, mle
+from lininv._estimators import (
+    _exponent,
+    _square,
+    _unscale,
+    check_invertible_prior,
+    check_operator,
+    check_prior,
+    mle,
+    scaled_product,
+)
 from lininv._low_rank import LowRankPrior
 from lininv._prior import LinearInvertiblePrior
 from lininv._validation import as_spectrum, as_vector_or_batch, check_choice, check_real
@@ -31,11 +44,39 @@ __all__ = [
 ]
 
 
-def _null_and_range(prior: LinearInvertiblePrior, A: np.ndarray):
-    """Full SVD of ``B^T = diag(s) U^T A^T``: returns ``Z`` (n x n) and ``d`` (min(m, n))."""
-    Bt = (A @ prior.factor).T
-    Z, d, _ = np.linalg.svd(Bt, full_matrices=True)
-    return Z, d
+def _null_and_range(
+    prior: LinearInvertiblePrior, A: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Full SVD of ``B^T = diag(s) U^T A^T`` scaled by ``2**-t``: ``Z`` (n x n), ``d``, ``t``.
+
+    The singular values of ``B`` are ``2**t d``; ``Z`` does not depend on the scaling
+    (:func:`lininv._estimators.scaled_product`: no under- or overflow, the same bits otherwise).
+    """
+    B, t = scaled_product(A, prior.factor)
+    Z, d, _ = np.linalg.svd(B.T, full_matrices=True)
+    return Z, d, t
+
+
+def _noise_fractions(SZ2: np.ndarray, d: np.ndarray, t: int, noise_std: float) -> np.ndarray:
+    r"""The terms :math:`\|S z_j\|^2 \sigma^2 / (d_j^2 + \sigma^2)` for singular values ``2**t d``.
+
+    With :math:`\sigma^2 = 4^{e_\sigma} p` and :math:`d_j = 2^{t + e_j}\delta_j` (``p``,
+    :math:`\delta_j` of order one), each term is scaled by its own :math:`4^{-T_j}`,
+    :math:`T_j = \max(t + e_j, e_\sigma)`, so that the larger of :math:`d_j, \sigma` is of order one:
+
+    .. math:: \|S z_j\|^2 \frac{\sigma^2}{d_j^2 + \sigma^2} = 4^{e_\sigma - T_j}
+              \|S z_j\|^2 \frac{p}{(2^{-T_j} d_j)^2 + 4^{e_\sigma - T_j} p}.
+
+    Nothing under- or overflows, whatever the ratio :math:`d_j/\sigma`; powers of two are exact,
+    so these are the bits of the plain formula wherever that is representable.
+    """
+    p, e_sigma = _square(noise_std)
+    e_d = np.where(d > 0.0, t + np.frexp(d)[1], e_sigma)  # a zero d_j gives a fraction of one
+    T = np.maximum(e_d, e_sigma)
+    dj = np.ldexp(d, t - T)
+    frac = p / (dj * dj + np.ldexp(p, 2 * (e_sigma - T)))
+    with np.errstate(over="ignore"):
+        return np.ldexp(SZ2[: d.size] * frac, 2 * (e_sigma - T))
 
 
 def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0.0) -> float:
@@ -73,7 +114,7 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
     prior = check_invertible_prior(prior)
     noise_std = check_real("noise_std", noise_std, low=0.0)
     A = check_operator(prior, A, max_rows=prior.n if noise_std == 0.0 else None)
-    Z, d = _null_and_range(prior, A)
+    Z, d, t = _null_and_range(prior, A)
     s = prior.singular_values
     SZ2 = np.sum((s[:, None] * Z) ** 2, axis=0)  # ||S z_j||^2 for every column j
     r = d.size
@@ -82,11 +123,10 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
         if d.size < A.shape[0] or d[-1] <= tol:
             raise ValueError(
                 f"A G must have full row rank m = {A.shape[0]} for the noiseless error; got "
-                f"smallest singular value {d[-1]:.3g}"
+                f"smallest singular value {np.ldexp(d[-1], t):.3g}"
             )
         return float(np.sum(SZ2[r:]))
-    sigma2 = noise_std**2
-    return float(np.sum(SZ2[r:]) + np.sum(SZ2[:r] * (sigma2 / (d**2 + sigma2))))
+    return float(np.sum(SZ2[r:]) + np.sum(_noise_fractions(SZ2, d, t, noise_std)))
 
 
 def signal_error(
@@ -115,20 +155,39 @@ def signal_error(
     A = check_operator(prior, A, max_rows=prior.n if invertible else None)
     x0 = as_vector_or_batch("x0", x0, prior.n, length_hint=" to match the prior's n")
     if not isinstance(prior, LinearInvertiblePrior):
-        diff = mle(prior, A, x0 @ A.T) - x0
-        out = np.sum(diff * diff, axis=-1)
-        return float(out) if out.ndim == 0 else out
-    Z, d = _null_and_range(prior, A)
+        # The MLE is invariant to scaling A and y together: use A / 2**a, of order one.
+        As = np.ldexp(A, -int(_exponent(A)))
+        diff = mle(prior, As, x0 @ As.T) - x0
+        return _squared_norms(
+            diff, np.zeros(diff.shape[:-1] + (1,), dtype=int), "the squared error"
+        )
+    Z, d, t = _null_and_range(prior, A)
     tol = max(A.shape) * np.finfo(float).eps * d[0]
     if d.size < A.shape[0] or d[-1] <= tol:
         raise ValueError(
-            f"A G must have full row rank m = {A.shape[0]}; got smallest singular value {d[-1]:.3g}"
+            f"A G must have full row rank m = {A.shape[0]}; got smallest singular value "
+            f"{np.ldexp(d[-1], t):.3g}"
         )
     s = prior.singular_values
     Zp = Z[:, d.size :]
-    w0 = ((x0 - prior.mean) @ prior.left_singular_vectors) / s  # C^{-1}(x0 - mu)
+    # x0 - mu = 2**e r per row, so that the difference cannot overflow.
+    mu = prior.mean
+    e = np.maximum(_exponent(x0, axis=-1), _exponent(mu))
+    r = np.ldexp(x0, -e) - np.ldexp(mu, -e)
+    w0 = (r @ prior.left_singular_vectors) / s  # 2**-e C^{-1}(x0 - mu)
     err_w = (w0 @ Zp) @ Zp.T  # Z_perp Z_perp^T w0, a batch of rows
-    out = np.sum((err_w * s) ** 2, axis=-1)
+    return _squared_norms(err_w * s, e, "the squared error")
+
+
+def _squared_norms(v: np.ndarray, e: np.ndarray, what: str) -> np.ndarray | float:
+    """Squared norms of the rows of ``2**e v`` (``e`` one exponent per row, shape (..., 1)).
+
+    Each row is scaled to its largest entry before squaring, so neither the squares nor their
+    sum under- or overflow unless the result itself is out of range (ValueError naming ``what``).
+    """
+    c = _exponent(v, axis=-1)
+    vs = np.ldexp(v, -c)
+    out = _unscale(np.sum(vs * vs, axis=-1, keepdims=True), 2 * (e + c), what)[..., 0]
     return float(out) if out.ndim == 0 else out
 
 
@@ -171,8 +230,48 @@ def denoising_error(
     gamma = check_real("gamma", gamma, low=0.0)
     formulation = check_choice("formulation", formulation, ("latent", "signal"))
     g = _denoise_g(gamma, formulation)
+    return float(_unscale(np.sum(_denoising_terms(s, noise_std, g)), 0, "the expected error"))
+
+
+def _denoising_terms(s: np.ndarray, sigma: float, g: float) -> np.ndarray:
+    r"""The terms :math:`(g^2 s_i^2 + s_i^4\sigma^2)/(s_i^2 + g)^2` at any scale.
+
+    Each term is homogeneous of degree 2 in :math:`(s_i, \sigma, \sqrt g)`. It is evaluated
+    in units of :math:`4^{e_i}`, :math:`2^{e_i}` the largest of the three; the scalings are exact
+    powers of two, so this gives the plain formula's bits wherever that is representable. Where
+    some ingredient is so much smaller than the largest that its powers would underflow in those
+    units, the term is taken instead as :math:`(s_i a_i)^2 + (\sigma b_i)^2` with
+    :math:`a_i = g/(s_i^2 + g)`, :math:`b_i = s_i^2/(s_i^2 + g)`, each factor a mantissa of
+    order one times a power of two.
+    """
+    sig2, e_sig = _square(sigma)  # sigma^2 = sig2 4**e_sig
+    g2, e_g = _square(g)  # g^2 = g2 4**e_g (and g = 2**e_g (.))
+    e = np.maximum(np.maximum(np.frexp(s)[1], e_sig), (e_g + 1) // 2)
+    sp, sigp, gp = np.ldexp(s, -e), np.ldexp(sigma, -e), np.ldexp(g, -2 * e)
+    # The plain formula in these units neither under- nor overflows when every nonzero
+    # ingredient is at least 2^-150 of the unit (all products stay above 2^-900).
+    safe = (
+        (sp >= 2.0**-100)
+        & ((g == 0.0) | (gp >= 2.0**-300))
+        & ((sigma == 0.0) | (sigp >= 2.0**-150))
+    )
+    with np.errstate(under="ignore", divide="ignore", invalid="ignore"):
+        sp2 = sp**2
+        num = np.ldexp(g2, 2 * e_g - 4 * e) * sp2 + sp2**2 * np.ldexp(sig2, 2 * e_sig - 2 * e)
+        plain = np.ldexp(num / (sp2 + gp) ** 2, 2 * e)
+    if np.all(safe):
+        return plain
     s2 = s**2
-    return float(np.sum((g**2 * s2 + s2**2 * noise_std**2) / (s2 + g) ** 2))
+    f, h = np.frexp(s2)[1], np.frexp(np.maximum(s2, g))[1]
+    den = np.ldexp(s2, -h) + np.ldexp(g, -h)  # (s^2 + g) / 2**h, in [0.5, 2)
+    s_m, e_s = np.frexp(s)
+    g_m, e_gm = np.frexp(g)
+    sig_m, e_sm = np.frexp(sigma)
+    sa = s_m * g_m / den  # s a = 2**(e_s + e_gm - h) sa
+    sb = sig_m * np.ldexp(s2, -f) / den  # sigma b = 2**(e_sm + f - h) sb
+    with np.errstate(over="ignore", under="ignore"):
+        robust = np.ldexp(sa * sa, 2 * (e_s + e_gm - h)) + np.ldexp(sb * sb, 2 * (e_sm + f - h))
+    return np.where(safe, plain, robust)
 
 
 def optimal_denoising_gamma(noise_std: float, *, formulation: str = "latent") -> float:

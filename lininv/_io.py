@@ -116,10 +116,13 @@ class OutputInUseError(ValueError):
 
 
 class Lock:
-    """An exclusive, non-blocking lock on ``path`` (a file ``path.lock`` beside it).
+    """An exclusive, non-blocking lock on ``path``, held through a hidden file ``.NAME.lock`` beside it.
 
-    Uses ``fcntl.flock``, released by the operating system when the process ends, so a killed
-    run leaves no stale lock. On platforms without ``fcntl`` the lock is a no-op.
+    Uses ``fcntl.flock``, which the operating system releases when the process ends, so a killed
+    run leaves no stale lock (at most an unlocked file, reused by the next run). A clean release
+    deletes the file while still holding the lock; an acquirer checks, once it holds the lock,
+    that the file it locked is still the one at that path, so deleting it cannot let two runs in.
+    On platforms without ``fcntl`` the lock is a no-op.
 
     Raises
     ------
@@ -128,7 +131,9 @@ class Lock:
     """
 
     def __init__(self, path: str | os.PathLike[str], what: str = "output") -> None:
-        self.path = Path(f"{os.fspath(path)}.lock")
+        target = Path(path)
+        self.target = target
+        self.path = target.parent / f".{target.name}.lock"
         self.what = what
         self._fd: int | None = None
 
@@ -137,25 +142,37 @@ class Lock:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "another process"
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise OutputInUseError(
-                    f"{self.what} {str(self.path)[:-5]!r} is in use by another lininv run "
-                    f"(pid {holder}); wait for it to finish or use another output"
-                ) from None
-            raise
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-        return self
+        for _ in range(100):  # another run may delete the file between our open and flock
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = os.read(fd, 64).decode("ascii", "replace").strip() or "another process"
+                os.close(fd)
+                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise OutputInUseError(
+                        f"{self.what} {str(self.target)!r} is in use by another lininv run "
+                        f"(pid {holder}); wait for it to finish or use another output"
+                    ) from None
+                raise
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+                self._fd = fd
+                return self
+            os.close(fd)  # we locked a file that was deleted meanwhile: try again
+        raise OutputInUseError(f"{self.what} {str(self.target)!r}: could not take its lock")
 
     def release(self) -> None:
         if self._fd is not None:
+            try:
+                os.unlink(self.path)  # while holding the lock (see acquire)
+            except OSError:
+                pass
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
 

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 from lininv._prior import LinearInvertiblePrior, _mean
-from lininv._validation import as_matrix, as_vector_or_batch, check_int, check_rng
+from lininv._validation import (
+    as_matrix,
+    as_vector_or_batch,
+    check_int,
+    check_rng,
+    check_spectrum_range,
+)
 
 __all__ = ["LowRankPrior"]
 
@@ -43,10 +49,11 @@ class LowRankPrior:
             )
         mean = _mean(mean, n)
         U, s, Vt = np.linalg.svd(G, full_matrices=False)
-        if s[-1] <= s[0] * n * np.finfo(float).eps:
+        if s[-1] <= s[0] * (n * np.finfo(float).eps):
             raise ValueError(
                 f"G must have full column rank {k}; got smallest singular value {s[-1]:.3g}"
             )
+        check_spectrum_range("G", s, "singular values")
         self._G = G
         self._U, self._s, self._Vt = U, s, Vt
         self._mean = mean

@@ -1,4 +1,4 @@
-r"""Monte-Carlo estimation of the expected recovery error :math:`E(m)` (THEORY.md sections 5-7).
+r"""Monte-Carlo estimation of the expected recovery error :math:`E(m)` (docs/theory.md sections 5-7).
 
 Reduction. A Gaussian ``A`` is rotation invariant, so :math:`E(m) = E_A E_{x_0}\|\hat x - x_0\|^2`
 depends on the singular values ``s`` alone and ``G = diag(s)`` may be taken. With
@@ -92,7 +92,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any, cast
@@ -101,11 +101,13 @@ import numpy as np
 from scipy import special
 from scipy.linalg import blas, lapack, solve_triangular
 
+from lininv import _validation
 from lininv._threads import one_blas_thread
 from lininv._validation import (
     _as_real_array,
     as_spectrum,
     check_int,
+    check_memory,
     check_real,
     check_rng,
     describe,
@@ -150,6 +152,11 @@ class MonteCarloEstimate:
         Seed that reproduces the run: ``expected_error(..., rng=seed)`` gives identical numbers.
     rtol : float or None
         Target relative standard error of an adaptive run; ``None`` for a fixed number of trials.
+    converged : bool
+        Whether the run met its stopping rule: always True for a fixed number of trials; for an
+        adaptive run, False when it stopped at ``max_trials`` before the standard error reached
+        ``rtol * |mean|`` (the estimate is then less precise than asked; ``stderr`` says how
+        precise it is). Callers decide on this field, never on the warning's text.
     """
 
     mean: float
@@ -158,6 +165,7 @@ class MonteCarloEstimate:
     trials: int
     seed: int
     rtol: float | None
+    converged: bool = True
 
     def __str__(self) -> str:
         lo, hi = self.ci
@@ -280,7 +288,7 @@ def errors_for_draws(s: Any, omega: Any, noise_std: float = 0.0) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from lininv._montecarlo import errors_for_draws
+    >>> from lininv import errors_for_draws
     >>> omega = np.random.default_rng(0).standard_normal((3, 5, 2))
     >>> errors_for_draws(np.ones(5), omega)  # flat spectrum: exactly n - m per draw
     array([3., 3., 3.])
@@ -298,6 +306,13 @@ def errors_for_draws(s: Any, omega: Any, noise_std: float = 0.0) -> np.ndarray:
     m = omega.shape[2]
     if noise_std == 0.0 and m > n:
         raise ValueError(f"omega must have m <= n = {n} columns without noise; got m = {m}")
+    top = math.sqrt(float(np.finfo(np.float64).max) / m)
+    if noise_std > top:  # the kernels' m noise_std^2 must be finite
+        raise ValueError(
+            f"noise_std must be at most sqrt(max double / m) = {top:.3g} for m = {m}; "
+            f"got {noise_std:g}"
+        )
+    check_workload(n, math.inf, m, 0.0, stored=omega.shape[0], stored_name="omega draws")
     order = np.argsort(-raw, kind="stable")
     out = np.empty(omega.shape[0])
     step = _default_batch(n, m)  # bounds the scaled copy held in memory
@@ -347,7 +362,78 @@ def chunk_normals(seed: int, chunk: int, count: int, n: int, m: int) -> np.ndarr
 
 
 def _default_batch(n: int, m: int) -> int:
-    return int(max(1, min(4096, _BATCH_BYTES // (8 * n * m))))
+    # A draw in a batch holds its n x m normals and, in the kernels, its m x m Gram matrix.
+    return int(max(1, min(4096, _BATCH_BYTES // (8 * m * max(n, m)))))
+
+
+def memory_estimate(n: int, m: int, batch: int, stored: int) -> dict[str, int]:
+    """Bytes a run holds at once, about, by what holds them (float64 throughout).
+
+    ``normals``: one batch of ``batch`` draws of ``n x m`` normals; ``kernel``: the larger of the
+    fast kernel's batch of ``m x m`` Gram matrices with one draw's triangular factors and
+    products (``batch m^2 + 2 m^2 + 2 n m`` doubles) and the stable kernel's augmented
+    ``(n + m) x (m + min(m, n))`` matrix with its absolute values, row-sorted copy and QR copy,
+    beside the noise block (``4 (n + m)(m + h) + (n + m) m + m^2``); ``spectrum``: a few copies of
+    ``s``; ``values``: the ``stored`` per-draw errors (per-chunk arrays, their concatenation and
+    the squared deviations of the statistics). Measured peaks (tracemalloc) are 0.5 to 0.9 times
+    these figures.
+    """
+    h = min(m, n)
+    fast = batch * m * m + 2 * m * m + 2 * n * m
+    stable = 4 * (n + m) * (m + h) + (n + m) * m + m * m
+    return {
+        "normals": 8 * batch * n * m,
+        "kernel": 8 * max(fast, stable),
+        "spectrum": 8 * 6 * n,
+        "values": 24 * stored,
+    }
+
+
+def check_workload(
+    n: int,
+    s_max: float,
+    m: int,
+    noise_std: float,
+    *,
+    stored: int,
+    batch: int | None = None,
+    stored_name: str = "trials",
+    batch_name: str = "batch_size",
+    noise_name: str = "noise_std",
+    m_name: str = "m",
+    context: str = "",
+) -> None:
+    """Refuse a run that cannot be done: noise beyond the range, or more memory than there is.
+
+    The checks of :func:`expected_error` that depend on the sizes, shared with :func:`lininv.sweep`
+    so that a sweep refuses such a cell before any work. ``stored`` is the number of per-draw
+    values the run may hold (``trials``, or ``max_trials`` for an adaptive run) and
+    ``stored_name`` its argument's name; ``batch`` is ``batch_size`` if the caller gave one.
+    The ``*_name`` arguments name the caller's arguments in messages; ``context`` (e.g.
+    ``" for spectrum 'flat'"``) is added to them.
+    """
+    if noise_std / s_max > 1e150:  # m (noise_std / s_max)^2 must stay finite
+        raise ValueError(
+            f"{noise_name} must be at most 1e150 times s_max = {s_max:.3g}{context}; "
+            f"got {noise_std:g}"
+        )
+    size = _default_batch(n, m) if batch is None else batch
+    parts = memory_estimate(n, m, size, stored)
+    total = sum(parts.values())
+    limit = _validation.memory_limit()
+    if limit is None or total <= limit:
+        return
+    if parts["values"] >= total / 2:
+        what = f"mostly the per-draw errors it holds{context}"
+        check_memory(stored_name, stored, total, what)
+    if batch is not None and sum(memory_estimate(n, m, 1, stored).values()) <= limit:
+        what = f"{batch} draws of {n} x {m} normals and m x m Gram matrices at once{context}"
+        check_memory(batch_name, batch, total, what)
+    what = (
+        f"with n = {n}{context}: one draw's normals and the kernels' m x m and "
+        "(n + m) x (m + min(m, n)) matrices"
+    )
+    check_memory(m_name, m, total, what)
 
 
 def _compute_chunks(
@@ -419,7 +505,7 @@ def _converged(stats: tuple[int, float, float], rtol: float) -> bool:
 
 
 def _estimate(
-    values: np.ndarray, seed: int, rtol: float | None, scale: float = 1.0
+    values: np.ndarray, seed: int, rtol: float | None, scale: float = 1.0, converged: bool = True
 ) -> MonteCarloEstimate:
     """Mean, standard error and Student-t 95% interval of ``scale * values``.
 
@@ -432,7 +518,7 @@ def _estimate(
     stderr = math.sqrt(var / count)
     half = float(special.stdtrit(count - 1, 0.975)) * stderr
     ci = (scale * (mean - half), scale * (mean + half))
-    return MonteCarloEstimate(scale * mean, scale * stderr, ci, count, seed, rtol)
+    return MonteCarloEstimate(scale * mean, scale * stderr, ci, count, seed, rtol, converged)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,12 +537,18 @@ def as_executor(executor: Any) -> Executor | None:
     )
 
 
-def _plan(trials: int) -> list[tuple[int, int]]:
+def _tasks(trials: int, group: int) -> Iterator[list[tuple[int, int]]]:
+    """Lists of ``group`` consecutive ``(chunk, count)`` pairs covering ``trials`` draws, lazily.
+
+    Nothing proportional to ``trials`` is built before the work starts: an adaptive run that
+    stops early never plans the chunks it does not need.
+    """
     full, rest = divmod(trials, CHUNK_DRAWS)
-    chunks = [(c, CHUNK_DRAWS) for c in range(full)]
-    if rest:
-        chunks.append((full, rest))
-    return chunks
+    chunks = full + (1 if rest else 0)
+    for first in range(0, chunks, group):
+        yield [
+            (c, CHUNK_DRAWS if c < full else rest) for c in range(first, min(first + group, chunks))
+        ]
 
 
 def _run(
@@ -473,9 +565,10 @@ def _run(
     on_progress: Callable[[int], None],
 ) -> tuple[np.ndarray, bool]:
     """Per-draw errors of the run, in draw order; and whether the stopping rule was met."""
-    plan = _plan(trials if trials is not None else max_trials)
+    total = trials if trials is not None else max_trials
+    n_chunks = -(-total // CHUNK_DRAWS)
     group = max(1, -(-batch // CHUNK_DRAWS))
-    tasks = [plan[i : i + group] for i in range(0, len(plan), group)]
+    tasks = _tasks(total, group)
     done: dict[int, np.ndarray] = {}  # chunk -> values
     prefix = 0  # chunks [0, prefix) are complete and merged
     stats: tuple[int, float, float] = (0, 0.0, 0.0)
@@ -491,7 +584,7 @@ def _run(
                 stats = _merge(stats, _chunk_stats(values))
                 if prefix >= _MIN_CHUNKS and _converged(stats, rtol):
                     stop_at = prefix
-            if prefix == len(plan):
+            if prefix == n_chunks:
                 stop_at = prefix
 
     def store(task: list[tuple[int, int]], values: list[np.ndarray]) -> None:
@@ -506,7 +599,7 @@ def _run(
                 break
     else:
         window = 2 * int(getattr(executor, "_max_workers", 2) or 2)
-        queue = iter(tasks)
+        queue = tasks
         running: dict[Future, list[tuple[int, int]]] = {}
         try:
             while stop_at is None:
@@ -526,7 +619,7 @@ def _run(
                 fut.cancel()
     assert stop_at is not None
     values = np.concatenate([done[c] for c in range(stop_at)])
-    converged = rtol is None or (stop_at < len(plan) or _converged(stats, rtol))
+    converged = rtol is None or (stop_at < n_chunks or _converged(stats, rtol))
     return values, converged
 
 
@@ -565,7 +658,8 @@ def expected_error(
     trials : int, optional
         Fixed number of draws (``>= 2``); exclusive with ``rtol``.
     max_trials : int, default=100000
-        Cap for adaptive runs; a :class:`UserWarning` says when it stopped the run first.
+        Cap for adaptive runs. When it stops the run before ``rtol`` is reached, the result's
+        ``converged`` is False (and a :class:`UserWarning` says so, for interactive use).
     rng : None, int, SeedSequence or Generator, default=None
         Seed. An int is used as is; other inputs are turned into an int seed, reported in the
         result so that ``rng=result.seed`` reproduces the run exactly.
@@ -575,18 +669,28 @@ def expected_error(
         Show a tqdm progress bar (draws).
     batch_size : int, optional
         Draws per kernel call (memory and speed only; never changes the numbers). Default: as
-        many as fit in about 16 MiB of normals.
+        many as fit in about 16 MiB of normals and Gram matrices.
 
     Returns
     -------
     MonteCarloEstimate
 
+    Raises
+    ------
+    ValueError
+        For bad input, and, before any work, for a run that cannot fit in memory: its estimate
+        (:func:`memory_estimate`: one batch of normals, one draw's kernel matrices, 24 bytes per
+        stored draw for ``trials`` or ``max_trials``) above the machine's memory
+        (:func:`lininv._validation.memory_limit`). The message names the argument responsible
+        (``trials``, ``max_trials``, ``batch_size`` or ``m``) and the estimate. Chunks are planned
+        lazily: an adaptive run holds nothing in proportion to ``max_trials`` until it draws.
+
     Notes
     -----
-    Rotation invariance (THEORY.md section 5) reduces the problem to ``G = diag(s)``; the per-draw
-    error is :math:`\sum_i s_i^2 (1 - h_i)` with :math:`h_i` the (regularised) leverage scores
-    of :math:`Y = S\Omega`, computed by Cholesky QR when a worst-case rounding bound certifies
-    it and by a row-sorted Householder QR otherwise (module :mod:`lininv._montecarlo`).
+    Rotation invariance (docs/theory.md section 5) reduces the problem to ``G = diag(s)``; the
+    per-draw error is :math:`\sum_i s_i^2 (1 - h_i)` with :math:`h_i` the (regularised) leverage
+    scores of :math:`Y = S\Omega`, computed by Cholesky QR when a worst-case rounding bound
+    certifies it and by a row-sorted Householder QR otherwise (module :mod:`lininv._montecarlo`).
 
     Reproducibility: the same seed gives the same numbers, to the last bit, whatever
     ``batch_size``, ``executor`` or number of workers. Draws are organised in chunks of
@@ -628,15 +732,21 @@ def expected_error(
     if rtol is not None:
         rtol = check_real("rtol", rtol, low=0.0, low_open=True, high=1.0)
     max_trials = check_int("max_trials", max_trials, low=_MIN_CHUNKS * CHUNK_DRAWS)
+    given_batch = batch_size is not None
     if batch_size is None:
         batch_size = _default_batch(n, m)
     batch_size = check_int("batch_size", batch_size, low=1)
     progress = bool(progress)
+    check_workload(
+        n,
+        float(s[0]),
+        m,
+        noise_std,
+        stored=trials if trials is not None else max_trials,
+        stored_name="trials" if trials is not None else "max_trials",
+        batch=batch_size if given_batch else None,
+    )
     ratio = noise_std / float(s[0])
-    if ratio > 1e150:  # m * ratio^2 must stay finite
-        raise ValueError(
-            f"noise_std must be at most 1e150 times s_max = {s[0]:.3g}; got {noise_std:g}"
-        )
     sigma2m = m * ratio**2
     seed = _seed_from(rng)
     pool = as_executor(executor)
@@ -673,4 +783,4 @@ def expected_error(
             UserWarning,
             stacklevel=2,
         )
-    return _estimate(values, seed, rtol, scale=float(s[0]) ** 2)
+    return _estimate(values, seed, rtol, scale=float(s[0]) ** 2, converged=converged)

@@ -13,6 +13,7 @@ from lininv._validation import (
     check_int,
     check_real,
     check_rng,
+    check_spectrum_range,
 )
 
 __all__ = ["LinearInvertiblePrior", "haar_orthogonal"]
@@ -94,11 +95,12 @@ class LinearInvertiblePrior:
         U, s, Vt = np.linalg.svd(G)
         # A singular matrix rounds to s_min ~ eps * s_max; anything at or below n * eps * s_max is
         # numerically singular (condition numbers up to ~1e13 at n = 64 are accepted).
-        if s[-1] <= s[0] * n * np.finfo(float).eps:
+        if s[-1] <= s[0] * (n * np.finfo(float).eps):
             raise ValueError(
                 "G must be invertible; got smallest singular value "
                 f"{s[-1]:.3g} against largest {s[0]:.3g}"
             )
+        check_spectrum_range("G", s, "singular values")
         self._set(U, s, Vt, mean, G=G)
 
     # -- construction -------------------------------------------------------------------------
@@ -169,17 +171,21 @@ class LinearInvertiblePrior:
         asym = np.max(np.abs(Sigma - Sigma.T))
         if asym > 1e3 * np.finfo(float).eps * max(scale, np.finfo(float).tiny) * n:
             raise ValueError(f"Sigma must be symmetric; got max |Sigma - Sigma.T| = {asym:.3g}")
-        w, U = np.linalg.eigh(0.5 * (Sigma + Sigma.T))
+        # Halve first where Sigma + Sigma.T would overflow (the same bits otherwise).
+        big = scale > 0.25 * np.finfo(float).max
+        w, U = np.linalg.eigh(0.5 * Sigma + 0.5 * Sigma.T if big else 0.5 * (Sigma + Sigma.T))
         # eigh is backward stable: each eigenvalue is exact to about n eps w_max, so anything at
         # or below that is indistinguishable from zero (the criterion of ``fit`` and ``__init__``).
-        if w[0] <= w[-1] * n * np.finfo(float).eps:
+        if w[0] <= w[-1] * (n * np.finfo(float).eps):
             raise ValueError(
                 f"Sigma must be positive definite; got smallest eigenvalue {w[0]:.3g} against "
                 f"largest {w[-1]:.3g} (numerically singular at or below n eps = "
                 f"{n * np.finfo(float).eps:.3g} relative)"
             )
         order = np.argsort(w)[::-1]
-        return cls._from_factors(U[:, order], np.sqrt(w[order]), np.eye(n), mean)
+        s = np.sqrt(w[order])
+        check_spectrum_range("Sigma", s, "eigenvalue square roots (the singular values of G)")
+        return cls._from_factors(U[:, order], s, np.eye(n), mean)
 
     @classmethod
     def fit(cls, X: Any, *, reg: float = 0.0) -> LinearInvertiblePrior:
@@ -207,15 +213,21 @@ class LinearInvertiblePrior:
         mu = X.mean(axis=0)
         # Thin SVD when N >= n (Rt is n x n either way); the left factor is never needed.
         _, d, Rt = np.linalg.svd(X - mu, full_matrices=N < n)
+        # Variances in units of 4**e (exact power-of-two scaling, so the same bits as d**2 / N +
+        # reg whenever those are representable): d**2 cannot overflow and s = 2**e sqrt(var).
+        e = int(np.frexp(d[0])[1]) if d.size else 0
         var = np.zeros(n)
-        var[: d.size] = d**2 / N
-        var += reg
+        var[: d.size] = np.ldexp(d, -e) ** 2 / N
+        var += np.ldexp(reg, -2 * e)
         if var[-1] <= 0.0 or var[-1] <= var[0] * n * np.finfo(float).eps:
+            smallest = np.ldexp(var[-1], 2 * e)
             raise ValueError(
                 f"X (shape {X.shape}) does not span R^{n}: the fitted covariance is singular "
-                f"(smallest variance {var[-1]:.3g}); pass reg > 0 or dequantise the data"
+                f"(smallest variance {smallest:.3g}); pass reg > 0 or dequantise the data"
             )
-        return cls._from_factors(Rt.T.copy(), np.sqrt(var), np.eye(n), mu)
+        s = np.ldexp(np.sqrt(var), e)
+        check_spectrum_range("X", s, "principal standard deviations (the singular values of G)")
+        return cls._from_factors(Rt.T.copy(), s, np.eye(n), mu)
 
     # -- attributes ----------------------------------------------------------------------------
 

@@ -88,7 +88,44 @@ class _Sink:
 def progress_sink(
     progress: Progress, task: str, total: int | None, unit: str, *, initial: int = 0
 ) -> Iterator[_Sink]:
-    """A sink for one computation's progress (silent, a tqdm bar, or the caller's callback)."""
+    """A sink for one computation's progress: silent, a tqdm bar, or the caller's callback.
+
+    Parameters
+    ----------
+    progress : bool, None or callable
+        A validated ``progress=`` argument (see the module docstring and
+        :func:`lininv.validation.check_progress`): ``False``/``None`` silent, ``True`` a tqdm bar
+        on stderr, a callable receives a :class:`ProgressEvent` per update.
+    task : str
+        What is running, e.g. ``"proofs"``.
+    total : int or None
+        Units in all, if known.
+    unit : str
+        What a unit is (``"step"``, ``"cell"``...).
+    initial : int, default=0
+        Units already done (a resumed computation).
+
+    Yields
+    ------
+    sink
+        ``sink.update(n=1, *, label="", info="")`` reports ``n`` more units done, the last one
+        described by ``label`` and ``info``.
+
+    Notes
+    -----
+    Library code never prints: a long computation reports through the sink, and the caller (a
+    notebook, the command line) decides how progress looks.
+
+    Examples
+    --------
+    >>> from lininv import progress_sink
+    >>> seen = []
+    >>> with progress_sink(seen.append, "demo", 2, "cell") as sink:
+    ...     sink.update(label="a", info="ok")
+    ...     sink.update(label="b")
+    >>> [(e.done, e.label, e.info) for e in seen]
+    [(1, 'a', 'ok'), (2, 'b', '')]
+    """
     sink = _Sink(progress, task, total, unit, initial)
     try:
         yield sink

@@ -8,10 +8,11 @@ they are accurate even when the spectrum spans many orders of magnitude.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import integrate, optimize
+from scipy import integrate
 
 from lininv._validation import as_spectrum, check_int, check_real
 
@@ -171,38 +172,115 @@ def _df(s2: np.ndarray, lam: float) -> float:
     return float(np.sum(s2 / (s2 + lam)))
 
 
-def _solve_lambda(t: np.ndarray, m: int) -> float:
-    """Root of df(lambda) = m for scaled spectrum t = s^2 / s_max^2 (so t_max = 1), m < n."""
-    n = t.size
-    # Rigorous bracket: df >= n - lam * sum(1/t) gives df(lo) >= m; df <= sum(t) / lam gives
-    # df(hi) <= m.
-    lo = (n - m) / np.sum(1.0 / t)
-    hi = np.sum(t) / m
-    f_lo = _df(t, lo) - m
-    if f_lo <= 0.0:
-        return float(lo)
-    return float(
-        np.exp(
-            optimize.brentq(
-                lambda u: _df(t, np.exp(u)) - m, np.log(lo), np.log(hi), xtol=1e-15, rtol=1e-15
-            )
-        )
-    )
+def _excess(tt: np.ndarray, m: int, sig2: float, kap: float) -> float:
+    r""":math:`G(\kappa) = m - \mathrm{df}(\kappa) - m\sigma^2/\kappa` without cancellation.
+
+    With :math:`r_i = \kappa/t_i`, :math:`m - \mathrm{df} = \sum_i \kappa/(t_i + \kappa) - (n - m)`,
+    and for :math:`t_i < \kappa` the term is :math:`1 - t_i/(t_i + \kappa)`; so
+
+    .. math:: G = \big(\#\{t_i < \kappa\} - (n - m)\big) + \sum_{t_i \ge \kappa}
+              \frac{r_i}{1 + r_i} - \sum_{t_i < \kappa} \frac{1}{1 + r_i}
+              - \frac{m\sigma^2}{\kappa},
+
+    an exact integer plus fractions below 1/2: its rounding error is a few ulps of the sum of
+    the magnitudes of its terms, not of ``m`` (the plain form ``df - m`` lost everything when
+    the root is much smaller than the larger ``t_i``). ``t_i`` may be 0 or infinite (spectral
+    values beyond the double range in the caller's unit): they count exactly. Increasing in
+    :math:`\kappa`.
+    """
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        r = kap / tt
+        small = r > 1.0
+        fractions = np.where(small, -1.0 / (1.0 + r), r / (1.0 + r))
+        noise = m * sig2 / kap if sig2 > 0.0 else 0.0
+    count = int(np.count_nonzero(small)) - (tt.size - m)
+    return float(count + np.sum(fractions) - noise)
 
 
-def _solve_kappa(t: np.ndarray, m: int, sigma2: float, lam: float) -> float:
-    """Root of kappa (1 - df(kappa)/m) = sigma2 on (lam, inf), scaled units; h is increasing there."""
+def _root(
+    t: np.ndarray, m: int, q: float, k: int, log_lo: float, log_hi: float
+) -> tuple[float, int]:
+    r"""Root :math:`\kappa = \tilde\kappa\,4^j` of :func:`_excess`, in units of :math:`s_{\max}^2`.
 
-    def h(k: float) -> float:
-        return k - k * _df(t, k) / m - sigma2
+    ``t = (s / s_max)^2``; the noise is :math:`(\sigma/s_{\max})^2 = q\,4^k` (``q = 0``: none),
+    never formed as a double, so that it may lie far outside the double range. The bracket
+    ``[exp(log_lo), exp(log_hi)]`` must have :math:`G < 0` at its lower end.
 
-    # h(kappa) <= kappa gives h(sigma2) <= 0; h(lam) = -sigma2 < 0. kappa df(kappa) <= sum(t)
-    # gives h(sigma2 + sum(t)/m) >= 0.
-    lo = max(lam, sigma2)
-    hi = sigma2 + np.sum(t) / m
-    if h(lo) >= 0.0:
-        return float(lo)
-    return float(optimize.brentq(h, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps))
+    Stage 1 halves the bracket in :math:`\log\kappa` (about 20 times: it spans less than 2000)
+    with :math:`G` evaluated from logarithms, which is exact enough to tell its sign away from
+    the root and cannot overflow. Stage 2 takes the unit :math:`4^j` at the root, so that
+    :math:`\tilde\kappa`, :math:`\sigma^2` and every relevant :math:`t_i` are of order one
+    there (the others are 0 or infinite, which :func:`_excess` counts exactly), restores the
+    bracket with the exact :math:`G` and halves it until its ends are adjacent doubles.
+    Deterministic, with no tolerance to choose, and it cannot fail to converge.
+    """
+    log_t = np.log(t)
+    log_sig2 = math.log(q) + 2 * k * math.log(2.0) if q > 0.0 else -math.inf
+
+    def rough(u: float) -> float:  # G at kappa = e^u, from logarithms
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            r = np.exp(u - log_t)
+            fractions = np.where(r > 1.0, -1.0 / (1.0 + r), r / (1.0 + r))
+            noise = m * math.exp(min(log_sig2 - u, 700.0))
+        count = int(np.count_nonzero(r > 1.0)) - (t.size - m)
+        return count + float(np.sum(fractions)) - noise
+
+    a, b = log_lo, log_hi
+    while b - a > 2.0**-8:
+        mid = 0.5 * (a + b)
+        a, b = (mid, b) if rough(mid) < 0.0 else (a, mid)
+    j = math.floor(a / math.log(4.0))  # exp(a) / 4**j in [1, 4)
+    with np.errstate(over="ignore", under="ignore"):
+        tt = np.ldexp(t, -2 * j)  # 0 or inf where beyond the range: counted exactly
+    sig2 = math.ldexp(q, 2 * (k - j)) if q > 0.0 else 0.0  # <= kappa, so no overflow
+    lo, hi = math.exp(a - 2 * j * math.log(2.0)), math.exp(b - 2 * j * math.log(2.0))
+    while _excess(tt, m, sig2, lo) >= 0.0:  # stage 1's rounding near the root
+        lo /= 2.0
+    while _excess(tt, m, sig2, hi) < 0.0:
+        hi *= 2.0
+    while True:
+        mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:
+            return hi, j
+        lo, hi = (mid, hi) if _excess(tt, m, sig2, mid) < 0.0 else (lo, mid)
+
+
+def _prediction(s: np.ndarray, m: int, noise_std: float) -> float:
+    r""":math:`\sum_i \kappa s_i^2/(s_i^2 + \kappa)` at the root of
+    :math:`\kappa(1 - \mathrm{df}(\kappa)/m) = \sigma^2` (:math:`\kappa = \lambda` without noise).
+
+    :math:`G = m - \mathrm{df} - m\sigma^2/\kappa` (:func:`_excess`) increases strictly. Rigorous
+    brackets, in units of :math:`s_{\max}^2` (``t = (s/s_max)^2``): without noise
+    :math:`\mathrm{df} \ge n - \lambda\sum_i 1/t_i` gives :math:`G \le 0` at
+    :math:`(n - m)/\sum_i 1/t_i` and :math:`\mathrm{df} \le \sum_i t_i/\lambda` gives
+    :math:`G \ge m/2` at :math:`2\sum_i t_i/m`; with noise :math:`G(\sigma^2) = -\mathrm{df}(\sigma^2)
+    < 0` and :math:`\kappa\,\mathrm{df}(\kappa) \le \sum_i t_i` gives :math:`G > 0` at
+    :math:`2(\sigma^2 + \sum_i t_i/m)`. The root is found by :func:`_root`. The error terms are
+    :math:`s_i^2/(1 + s_i^2/\kappa)` or :math:`\kappa/(1 + \kappa/s_i^2)`, whichever ratio is at
+    most one, in absolute units: nothing under- or overflows unless the term itself does.
+    """
+    n = s.size
+    t = (s / s[0]) ** 2
+    s_m, e_s = math.frexp(float(s[0]))
+    log_sum = math.log(float(np.sum(t)) / m)
+    if noise_std == 0.0:
+        if m == n:
+            return 0.0
+        q, k = 0.0, 0
+        # (n - m) / sum(1/t), in units of t_min so that sum(1/t) cannot overflow
+        log_lo = math.log((n - m) * float(t[-1]) / float(np.sum(t[-1] / t)))
+        log_hi = math.log(2.0) + log_sum
+    else:
+        sig_m, e_sig = math.frexp(noise_std)
+        q, k = (sig_m / s_m) ** 2, e_sig - e_s  # (noise_std / s_max)^2 = q 4**k
+        log_lo = math.log(q) + 2 * k * math.log(2.0)
+        log_hi = math.log(2.0) + float(np.logaddexp(log_lo, log_sum))
+    kap, j = _root(t, m, q, k, log_lo, log_hi)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        ratio = np.ldexp(t, -2 * j) / kap  # s_i^2 / kappa
+        kappa = np.ldexp(kap * s_m**2, 2 * (j + e_s))  # in absolute units; used where ratio > 1
+        terms = np.where(ratio <= 1.0, s**2 / (1.0 + ratio), kappa / (1.0 + 1.0 / ratio))
+    return float(np.sum(terms))
 
 
 def predicted_error(s: Any, m: int, noise_std: float = 0.0) -> float:
@@ -228,8 +306,15 @@ def predicted_error(s: Any, m: int, noise_std: float = 0.0) -> float:
     Notes
     -----
     Both forms are evaluated as :math:`\sum_i \kappa s_i^2/(s_i^2 + \kappa)`, which equals
-    :math:`m(\kappa - \sigma^2)` at the root and has no cancellation. The root is found by Brent's
-    method on a rigorous bracket, in units of :math:`s_{\max}^2`. The elementary sandwich
+    :math:`m(\kappa - \sigma^2)` at the root and has no cancellation. Both roots solve
+    :math:`m - \mathrm{df}(\kappa) - m\sigma^2/\kappa = 0`, evaluated as an exact integer plus
+    fractions below one half (no cancellation against ``m``), by bisection on a rigorous
+    bracket: first in :math:`\log\kappa`, then in :math:`\kappa` to adjacent doubles, in a unit
+    (a power of two) at the root's own scale. So the result is accurate to a few ulps times the
+    root's condition number at any scale of ``s`` and ``noise_std`` (E(m) is homogeneous of
+    degree 2 in them: scaling both by :math:`2^k` scales it by :math:`4^k` exactly), with
+    noise far below or far above the spectrum, and condition numbers up to the range rule's
+    limit. The elementary sandwich
     :math:`\sum_{i>m} s_i^2 \le \lambda m \le \min_l (1 + l/(m-l))\sum_{i>l} s_i^2` holds.
     How accurate the prediction is, is measured by the Monte-Carlo engine, not assumed.
 
@@ -253,14 +338,7 @@ def predicted_error(s: Any, m: int, noise_std: float = 0.0) -> float:
         m = check_int("m", m, low=1, high=n, reason=f" (1 <= m <= n = {n} without noise)")
     else:
         m = check_int("m", m, low=1)
-    scale = s[0] ** 2
-    t = (s / s[0]) ** 2
-    lam = _solve_lambda(t, m) if m < n else 0.0
-    if noise_std == 0.0:
-        kappa = lam
-    else:
-        kappa = _solve_kappa(t, m, noise_std**2 / scale, lam)
-    return float(scale * np.sum(kappa * t / (t + kappa)))
+    return _prediction(s, m, noise_std)
 
 
 def exact_error_m1(s: Any) -> float:

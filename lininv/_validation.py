@@ -7,8 +7,10 @@ expected, what arrived.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -17,11 +19,15 @@ __all__ = [
     "as_matrix",
     "as_vector_or_batch",
     "as_spectrum",
+    "check_spectrum_range",
     "check_int",
     "check_real",
     "check_choice",
     "check_rng",
     "describe",
+    "memory_limit",
+    "format_bytes",
+    "check_memory",
 ]
 
 
@@ -104,9 +110,7 @@ def as_spectrum(name: str, value: Any) -> np.ndarray:
     """Validate singular values: a non-empty 1-D array of positive finite numbers.
 
     Every formula works with the squares :math:`s_i^2`, their sums and the ratios
-    :math:`(s_i/s_1)^2`, so these must be normal finite doubles: ``s_n >= sqrt(tiny)``
-    (about 1.5e-154), ``s_n / s_1 >= sqrt(tiny)`` and ``n s_1^2`` finite. Outside that range the
-    squares underflow to zero or overflow and the numerics would divide by zero.
+    :math:`(s_i/s_1)^2`, so these must be normal finite doubles (:func:`check_spectrum_range`).
 
     Returns a copy sorted in descending order (callers may pass any order).
     """
@@ -119,16 +123,48 @@ def as_spectrum(name: str, value: Any) -> np.ndarray:
         raise ValueError(
             f"{name} must be strictly positive (an invertible G); got minimum {arr.min():.3g}"
         )
-    s = np.sort(arr)[::-1].copy()
+    descending = arr.size < 2 or bool(np.all(arr[:-1] >= arr[1:]))  # O(n); sorting is not
+    s = arr.copy() if descending else np.sort(arr)[::-1].copy()
+    check_spectrum_range(name, s)
+    return s
+
+
+def check_spectrum_range(name: str, s: np.ndarray, what: str = "") -> None:
+    r"""The one rule for the singular values of every prior: their squares are normal doubles.
+
+    Every formula works with the squares :math:`s_i^2`, their sums and the ratios
+    :math:`(s_i/s_1)^2`. These are normal finite doubles exactly when
+
+    .. math:: s_n \ge \sqrt{\text{tiny}},\qquad s_n / s_1 \ge \sqrt{\text{tiny}},\qquad
+              n s_1^2 \le \text{max},
+
+    (``tiny`` about 2.2e-308 and ``max`` about 1.8e308 the smallest normal and the largest
+    finite double): about ``[1.5e-154, 1.3e154 / sqrt(n)]`` and a condition number up to 6.7e153.
+    Outside that range the squares underflow to zero or overflow and the numerics would divide
+    by zero. :func:`as_spectrum` and every constructor of a prior apply it.
+
+    Parameters
+    ----------
+    name : str
+        Argument name used in the message.
+    s : ndarray of shape (n,)
+        Singular values, descending (NaN or infinity count as out of range).
+    what : str, default=""
+        What ``s`` is to the argument, for the message (e.g. ``"singular values"`` for a
+        matrix ``G``); empty when ``s`` is the argument itself.
+    """
     small = math.sqrt(float(np.finfo(np.float64).tiny))
     big = math.sqrt(float(np.finfo(np.float64).max) / s.size)
-    if s[-1] < small or s[0] > big or s[-1] < s[0] * small:
-        raise ValueError(
-            f"{name} must have squares representable in double precision (values in "
-            f"[{small:.3g}, {big:.3g}], ratio s_max / s_min <= {1.0 / small:.3g}); got values in "
-            f"[{s[-1]:.3g}, {s[0]:.3g}]"
-        )
-    return s
+    lo, hi = float(s[-1]), float(s[0])
+    if lo >= small and hi <= big and lo >= hi * small:  # False for NaN
+        return
+    have = f"{what} with squares" if what else "squares"
+    got = what or "values"
+    raise ValueError(
+        f"{name} must have {have} representable in double precision (values in "
+        f"[{small:.3g}, {big:.3g}], ratio s_max / s_min <= {1.0 / small:.3g}); got {got} in "
+        f"[{lo:.3g}, {hi:.3g}]"
+    )
 
 
 def check_int(
@@ -190,3 +226,53 @@ def check_rng(rng: Any) -> np.random.Generator:
             "rng must be None, an int seed, a SeedSequence or a numpy Generator; "
             f"got {describe(rng)}"
         ) from exc
+
+
+@functools.lru_cache(maxsize=1)
+def memory_limit() -> int | None:
+    """Bytes of memory this process can use at most: physical memory, or a cgroup limit below it.
+
+    ``None`` when neither can be read (then no memory check refuses anything). Read once.
+    """
+    limits = []
+    try:
+        limits.append(int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES")))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, encoding="ascii") as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limits.append(int(text))
+    limits = [x for x in limits if x > 0]
+    return min(limits) if limits else None
+
+
+def format_bytes(nbytes: float) -> str:
+    """``nbytes`` with a binary prefix, e.g. ``"7.3 TiB"``."""
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+    value = float(nbytes)
+    unit = 0
+    while value >= 1024.0 and unit < len(units) - 1:
+        value /= 1024.0
+        unit += 1
+    return f"{value:.0f} {units[unit]}" if unit == 0 else f"{value:.3g} {units[unit]}"
+
+
+def check_memory(name: str, value: Any, nbytes: float, what: str) -> None:
+    """Refuse a call whose estimated memory ``nbytes`` exceeds :func:`memory_limit`.
+
+    The message names the argument and its value, the estimate and what it holds, e.g.
+    ``trials = 1000000000000 needs about 22 TiB of memory (the per-draw errors); this machine
+    has 23 GiB``.
+    """
+    limit = memory_limit()
+    if limit is None or nbytes <= limit:
+        return
+    raise ValueError(
+        f"{name} = {value} needs about {format_bytes(nbytes)} of memory ({what}); this machine "
+        f"has {format_bytes(limit)}"
+    )

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from lininv._measurements import gaussian_measurements, mask_measurements
 from lininv._prior import LinearInvertiblePrior
+from lininv._spectra import spectrum_family
 from lininv._validation import check_int, check_real
 
 __all__ = [
@@ -58,6 +59,9 @@ def spectrum_from_family(family: str, n: int, condition: float, u: float = 0.5) 
         ``exponential``: geometric decay; ``flat``: all ones (``condition`` ignored);
         ``cliff``: a top block of ones and a bottom block at ``1/condition``, the block size set by
         ``u``; ``random``: log-uniform values between ``1/condition`` and 1 from a seed set by ``u``.
+        ``flat`` and ``cliff`` are :func:`lininv.spectrum_family`'s; ``power`` and
+        ``exponential`` are that function's power law and geometric decay parameterised by the
+        condition number (``exp(-log(condition) t)`` on a grid ``t`` in [0, 1]), computed here.
     n : int
         Size, ``>= 1``.
     condition : float
@@ -81,7 +85,7 @@ def spectrum_from_family(family: str, n: int, condition: float, u: float = 0.5) 
         raise ValueError(f"family must be one of {FAMILIES}; got {family!r}")
     i = np.arange(1, n + 1, dtype=float)
     if family == "flat" or n == 1:
-        return np.ones(n)
+        return spectrum_family("flat", n)
     log_c = np.log(condition)
     if family == "power":
         s = np.exp(-log_c * np.log(i) / np.log(n))
@@ -89,7 +93,9 @@ def spectrum_from_family(family: str, n: int, condition: float, u: float = 0.5) 
         s = np.exp(-log_c * (i - 1) / (n - 1))
     elif family == "cliff":
         top = 1 + int(round(u * (n - 2)))  # 1 .. n-1 large values
-        s = np.where(i <= top, 1.0, 1.0 / condition)
+        # s_i^2 = (1/condition)^2 after the top block: sqrt of a double's square is the double
+        # itself in binary floating point, so the tail is exactly 1/condition.
+        s = spectrum_family("cliff", n, top, (1.0 / condition) ** 2)
     else:  # random, log-uniform with the extremes pinned so the condition number is exact
         gen = np.random.default_rng(int(u * 2**32))
         s = np.exp(-log_c * np.sort(gen.uniform(size=n)))

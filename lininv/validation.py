@@ -15,15 +15,19 @@ check_int            an integer in a range
 check_real           a finite real number in a range
 check_choice         one of a tuple of strings
 check_rng            a numpy Generator from None, an int seed, a SeedSequence or a Generator
+check_memory         refuse, before any work, a call whose memory estimate exceeds the limit
+check_progress       a ``progress=`` argument: a bool, None or a callable(ProgressEvent)
 describe             a short description of a value, for messages
 """
 
+from lininv._progress import check_progress
 from lininv._validation import (
     as_matrix,
     as_spectrum,
     as_vector_or_batch,
     check_choice,
     check_int,
+    check_memory,
     check_real,
     check_rng,
     describe,
@@ -37,5 +41,7 @@ __all__ = [
     "check_real",
     "check_choice",
     "check_rng",
+    "check_memory",
+    "check_progress",
     "describe",
 ]

@@ -1,18 +1,21 @@
 """proofs_numeric: every step of the lininv theorem's proof, checked numerically.
 
-The theorem (Asim et al., ICML 2020; THEORY.md section 6): for ``G`` with singular values ``s``
-and ``m >= 2`` Gaussian measurements, the constrained MLE satisfies
+The theorem (Asim et al., ICML 2020; docs/theory.md section 6): for ``G`` with singular values
+``s`` and ``m >= 2`` Gaussian measurements, the constrained MLE satisfies
 
     sum_{i>m} s_i^2  <=  E_A E_x0 ||x_hat - x0||^2  <=  m sum_{i>m-2} s_i^2.
 
 Each check takes the statement under test as an argument (defaulting to the true one), so a
-wrong statement can be fed in and must fail. Each returns a :class:`StepResult`.
+wrong statement can be fed in and must fail. Each returns a :class:`StepResult`. The package
+computes and presents; it never parses a command line and never writes a file: the commands are
+``lininv proofs`` and ``lininv tightness`` (``lininv/cli/``), which print and save with
+provenance. It uses only lininv's public API.
 
 API index
 ---------
 Results
-    StepResult, Evidence, Table     frozen result objects (to_dict() for JSON)
-Proof steps (THEORY.md sections 3, 6, 7)
+    StepResult, Evidence, Table     frozen result objects (to_dict() / from_dict() for JSON)
+Proof steps (docs/theory.md sections 3, 6, 7)
     check_rotation_invariance       1   E_A err depends on s only
     check_error_identity            2   E_x0 ||x_hat - x0||^2 = ||(I - P_Y) S||_F^2
     check_lower_bound               3   Eckart-Young, for every draw
@@ -34,21 +37,38 @@ True statements (the defaults the checks test)
     residual_identity, hmt_rhs, inverse_wishart_mean, hmt_expectation_bound,
     constrained_mle, descent_limit, denoising_closed_form, flat_error, two_dimensional_error,
     posterior_samples, exact_m1_mpmath
-Running
-    STEPS, run_steps, write_reports, format_table, RunReport
-    ``python -m proofs_numeric`` / ``lininv proofs``
+Running (compute: a RunReport; present: text and Markdown)
+    STEPS, Step, select_steps, check_precision   the registry and the checks of a run's settings
+    run_steps, RunReport                          run steps (progress, resume from done steps)
+    format_table, format_markdown                 the report as text and Markdown
+    evidence_rows, EVIDENCE_COLUMNS               one row per case, for a CSV table
+    write_reports                                 deprecated: ``lininv proofs`` writes reports
 Figures (ax=None, return the Axes)
     plot_evidence, plot_lower_bound_draws, plot_hmt_draws, plot_inverse_wishart_mean,
     plot_descent, plot_denoising_curve, plot_equivalent, plot_tightness
-Tightness and the open question
-    proofs_numeric.tightness        optimiser over spectra with common random numbers
+Tightness and the open question (also ``proofs_numeric.tightness``)
+    search, explore, confirm        optimiser over spectra with common random numbers
+    probe_conjecture                adversarial search for E(m) < lambda m (ConjectureReport)
+    run_tightness, TightnessReport  the campaign behind ``lininv tightness``
+    spectrum, FAMILIES, TARGETS     the families searched and the ratios measured
+    SearchResult, Confirmation      a search's extreme, re-estimated; its independent re-run
+    format_results, result_rows, RESULT_COLUMNS   a campaign as text and as CSV rows
 """
 
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from proofs_numeric._campaign import run_tightness
+from proofs_numeric._common import check_precision
+from proofs_numeric._conjecture import ConjectureReport, probe_conjecture
 from proofs_numeric._denoising import (
     check_denoising_error,
     check_optimal_gamma,
     denoising_closed_form,
 )
+from proofs_numeric._descent import check_gradient_descent_limit, descent_limit
 from proofs_numeric._equivalent import check_deterministic_equivalent
 from proofs_numeric._exact import (
     check_exact_m1,
@@ -58,14 +78,11 @@ from proofs_numeric._exact import (
     flat_error,
     two_dimensional_error,
 )
+from proofs_numeric._families import FAMILIES, spectrum
+from proofs_numeric._hmt import check_hmt_deterministic, hmt_rhs
 from proofs_numeric._identity import check_error_identity, residual_identity
-from proofs_numeric._latent import (
-    check_gradient_descent_limit,
-    check_posterior_mean,
-    check_ridge_limit,
-    constrained_mle,
-    descent_limit,
-)
+from proofs_numeric._independence import check_independence
+from proofs_numeric._inverse_wishart import check_inverse_wishart_mean, inverse_wishart_mean
 from proofs_numeric._lower import check_lower_bound
 from proofs_numeric._plots import (
     plot_denoising_curve,
@@ -77,19 +94,22 @@ from proofs_numeric._plots import (
     plot_lower_bound_draws,
     plot_tightness,
 )
+from proofs_numeric._report import EVIDENCE_COLUMNS, evidence_rows, format_markdown, format_table
 from proofs_numeric._result import Evidence, StepResult, Table
+from proofs_numeric._ridge import check_posterior_mean, check_ridge_limit, constrained_mle
 from proofs_numeric._rotation import check_rotation_invariance
-from proofs_numeric._runner import STEPS, RunReport, format_table, run_steps, write_reports
+from proofs_numeric._run import RunReport, run_steps
 from proofs_numeric._sampling import check_posterior_sampling, posterior_samples
-from proofs_numeric._upper import (
-    check_hmt_deterministic,
-    check_independence,
-    check_inverse_wishart_mean,
-    check_upper_bound,
-    hmt_expectation_bound,
-    hmt_rhs,
-    inverse_wishart_mean,
+from proofs_numeric._search import Confirmation, SearchResult, confirm, explore, search
+from proofs_numeric._steps import STEPS, Step, select_steps
+from proofs_numeric._targets import TARGETS
+from proofs_numeric._tightness_report import (
+    RESULT_COLUMNS,
+    TightnessReport,
+    format_results,
+    result_rows,
 )
+from proofs_numeric._upper import check_upper_bound, hmt_expectation_bound
 
 __all__ = [
     "StepResult",
@@ -124,10 +144,16 @@ __all__ = [
     "posterior_samples",
     "exact_m1_mpmath",
     "STEPS",
+    "Step",
+    "select_steps",
+    "check_precision",
     "RunReport",
     "run_steps",
-    "write_reports",
     "format_table",
+    "format_markdown",
+    "evidence_rows",
+    "EVIDENCE_COLUMNS",
+    "write_reports",
     "plot_evidence",
     "plot_lower_bound_draws",
     "plot_hmt_draws",
@@ -136,4 +162,37 @@ __all__ = [
     "plot_denoising_curve",
     "plot_equivalent",
     "plot_tightness",
+    "search",
+    "explore",
+    "confirm",
+    "probe_conjecture",
+    "run_tightness",
+    "spectrum",
+    "FAMILIES",
+    "TARGETS",
+    "SearchResult",
+    "Confirmation",
+    "ConjectureReport",
+    "TightnessReport",
+    "format_results",
+    "result_rows",
+    "RESULT_COLUMNS",
 ]
+
+
+def write_reports(report: RunReport, output: Any) -> Any:
+    """Deprecated: ``lininv proofs`` writes the reports; this calls it.
+
+    Writes ``<output>.md``, ``<output>.json`` and ``<output>.csv`` with provenance through
+    :func:`lininv.cli.proofs.write_reports` and returns their paths. The library itself no longer
+    writes files: use :func:`format_markdown` and :meth:`RunReport.to_dict` for the contents.
+    """
+    warnings.warn(
+        "proofs_numeric.write_reports is deprecated: the command line writes reports "
+        "(lininv proofs --output STEM); format_markdown and RunReport.to_dict give the contents",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    from lininv.cli.proofs import write_reports as cli_write_reports
+
+    return cli_write_reports(report, output)

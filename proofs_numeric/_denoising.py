@@ -20,14 +20,13 @@ import numpy as np
 from scipy import optimize
 
 import lininv
-from lininv._validation import as_spectrum, check_real, describe
+from lininv.validation import as_spectrum, check_real, describe
 from proofs_numeric import _spectra as sp
 from proofs_numeric._common import check_callable, check_common, scaled
-from proofs_numeric._result import (
+from proofs_numeric._result import Evidence, StepResult
+from proofs_numeric._rules import (
     EPS,
     Z_SE,
-    Evidence,
-    StepResult,
     exact_equality,
     exact_inequality,
     fp_tol,
@@ -49,7 +48,7 @@ def effective_g(gamma: float, formulation: str) -> float:
 
 
 def denoising_closed_form(s: np.ndarray, noise_std: float, gamma: float, formulation: str) -> float:
-    r"""THEORY.md's closed form, written independently of ``lininv.denoising_error``."""
+    r"""docs/theory.md's closed form, written independently of ``lininv.denoising_error``."""
     g = effective_g(gamma, formulation)
     s2 = np.asarray(s, dtype=float) ** 2
     return math.fsum((g * g * s2 + s2 * s2 * noise_std**2) / (s2 + g) ** 2)

@@ -1,4 +1,4 @@
-r"""Step 7: the deterministic equivalent, measured (THEORY.md section 7).
+r"""Step 7: the deterministic equivalent, measured (docs/theory.md section 7).
 
 Noiseless: :math:`E(m) \approx \lambda m`, :math:`\mathrm{df}(\lambda) = m`. Noisy
 (:math:`A = \Omega^T/\sqrt m`, noise variance :math:`\sigma^2`): :math:`E \approx
@@ -21,17 +21,14 @@ from typing import Any
 import numpy as np
 
 import lininv
-from lininv._validation import as_spectrum, check_int, check_real, describe
+from lininv.validation import as_spectrum, check_int, check_real, describe
 from proofs_numeric import _spectra as sp
 from proofs_numeric._common import check_callable, check_common
 from proofs_numeric._kernels import tail_sums
 from proofs_numeric._mc import expectation
-from proofs_numeric._result import (
-    Z95,
+from proofs_numeric._result import Evidence, StepResult, Table
+from proofs_numeric._rules import (
     Z_SE,
-    Evidence,
-    StepResult,
-    Table,
     exact_inequality,
     fp_tol,
 )
@@ -51,6 +48,7 @@ EQUIVALENT_COLUMNS = (
     "95% CI lo",
     "95% CI hi",
     "E / pred",
+    "converged",
 )
 
 
@@ -108,8 +106,10 @@ def check_deterministic_equivalent(
     Returns
     -------
     StepResult
-        ``table`` holds one row per (spectrum, n, m, sigma), columns :data:`EQUIVALENT_COLUMNS`;
-        the evidence is the (exact) sandwich for each noiseless row.
+        ``table`` holds one row per (spectrum, n, m, sigma), columns :data:`EQUIVALENT_COLUMNS`
+        (``converged``: whether the estimate reached ``rtol`` before the engine's trial cap; the
+        interval is the engine's 95% Student-t interval either way); the evidence is the (exact)
+        sandwich for each noiseless row.
 
     Examples
     --------
@@ -148,7 +148,7 @@ def check_deterministic_equivalent(
                 for sigma in sigmas:
                     est = expectation(s, m, sigma, rng=gen, rtol=rtol)
                     pred = float(predictor(s, m, sigma))
-                    lo, hi = est.mean - Z95 * est.stderr, est.mean + Z95 * est.stderr
+                    lo, hi = est.ci  # the engine's 95% Student-t interval
                     rows.append(
                         (
                             label,
@@ -163,6 +163,7 @@ def check_deterministic_equivalent(
                             pred / hi - 1.0,
                             pred / lo - 1.0 if lo > 0 else None,
                             est.mean / pred,
+                            est.converged,
                         )
                     )
                     if sigma == 0.0:

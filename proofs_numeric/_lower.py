@@ -12,10 +12,9 @@ import lininv
 from proofs_numeric import _spectra as sp
 from proofs_numeric._common import check_callable, check_cases, check_common, scaled
 from proofs_numeric._kernels import residual_errors
-from proofs_numeric._result import (
+from proofs_numeric._result import Evidence, StepResult
+from proofs_numeric._rules import (
     Z_SE,
-    Evidence,
-    StepResult,
     exact_equality,
     fp_tol,
     per_draw_inequality,

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 import lininv
-from lininv._validation import as_spectrum, check_int, check_real, check_rng
-from lininv.plotting import _bin_edges
+from lininv.validation import as_spectrum, check_int, check_real, check_rng
 from proofs_numeric._kernels import (
     hmt_terms,
     inverse_wishart_trace_is,
@@ -21,7 +20,7 @@ from proofs_numeric._kernels import (
     residual_errors,
 )
 from proofs_numeric._result import StepResult
-from proofs_numeric._tightness import SearchResult
+from proofs_numeric._search import SearchResult
 
 __all__ = [
     "plot_evidence",
@@ -33,6 +32,24 @@ __all__ = [
     "plot_equivalent",
     "plot_tightness",
 ]
+
+
+def _histogram_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """``bins + 1`` increasing finite edges spanning ``values`` (finite, non-empty).
+
+    ``Axes.hist`` asked for equal bins over a range of a few ulps (the per-draw errors of a flat
+    spectrum are equal up to rounding) raises "Too many bins for data range"; such data are drawn
+    in a window of +-5% around their value (+-0.5 at zero), as matplotlib does for a singular
+    axis. The same rule as lininv's figures, which keep theirs private.
+    """
+    lo, hi = float(np.min(values)), float(np.max(values))
+    t = np.linspace(0.0, 1.0, bins + 1)
+    edges = lo * (1.0 - t) + hi * t
+    if np.all(np.diff(edges) > 0):
+        return edges
+    mid = 0.5 * lo + 0.5 * hi
+    half = 0.05 * abs(mid) if abs(mid) >= np.finfo(float).tiny else 0.5
+    return min(lo, mid - half) * (1.0 - t) + max(hi, mid + half) * t
 
 
 def _axes(ax: Any) -> Any:
@@ -84,7 +101,7 @@ def plot_lower_bound_draws(
     ax = _axes(ax)
     lb = lininv.lower_bound(s, m)
     # explicit edges: numpy refuses 50 equal bins over draws equal up to rounding (flat spectra)
-    edges = _bin_edges(errs, 50)
+    edges = _histogram_edges(errs, 50)
     ax.hist(errs, bins=edges, color="tab:blue", alpha=0.7, label=f"{draws} draws of A")
     ax.axvline(lb, color="tab:red", lw=2, label=r"lower bound $\sum_{i>m}s_i^2$")
     ax.axvline(errs.mean(), color="k", ls="--", label="mean = E(m) (estimate)")
@@ -151,7 +168,7 @@ def plot_descent(
 ) -> Any:
     r"""Distance of latent gradient descent to :math:`\hat z + (I-P)z_{\text{init}}` and to the MLE
     latent :math:`\hat z`, with the contraction bound :math:`\rho^t` (step 5b)."""
-    from proofs_numeric._latent import descent_limit
+    from proofs_numeric._descent import descent_limit
 
     s = as_spectrum("s", s)
     m = check_int("m", m, low=1, high=s.size - 1)

@@ -1,62 +1,20 @@
-r"""Result objects of the proof checks, and the rules that turn numbers into pass/fail.
+r"""Result objects of the proof checks: a step's claim, method and evidence, as frozen data.
 
 Every check returns a :class:`StepResult`: what the step claims (in words and as a formula), how
 it was checked, and one :class:`Evidence` per case (a spectrum, a size, a draw of ``A``...). Each
 ``Evidence`` records what was computed (an exact value, the worst draw of a per-draw inequality,
-or a Monte-Carlo mean with its standard error, 95% confidence interval and number of trials), the
-value the statement claims, the tolerance, the *margin* and pass/fail.
-
-Pass rules (``margin >= 0`` passes, in the units of the compared quantity):
-
-========================  =================================================================
-relation / method          margin
-========================  =================================================================
-``=``, exact               ``tol - |value - claimed|``; ``tol`` from floating point
-``=``, Monte Carlo         ``z * stderr + tol - |value - claimed|`` (``z`` standard errors)
-``<=``, exact / per draw   ``claimed - value + tol`` at the worst draw
-``<=``, Monte Carlo        ``claimed - (value + z * stderr)``: holds beyond the ``z``-SE band
-``>=``                     the mirror images
-========================  =================================================================
-
-So a Monte-Carlo equality passes when the claimed value lies within ``z`` standard errors of the
-estimate, and a Monte-Carlo inequality passes only when it holds beyond that band: a bound that
-the estimate cannot separate from the truth is reported as *not confirmed*, never as passed.
+or a Monte-Carlo mean with its standard error, 95% Student-t confidence interval and number of
+trials), the value the statement claims, the tolerance, the *margin* and pass/fail; the rules that
+make them are in :mod:`proofs_numeric._rules`. ``to_dict`` gives JSON-ready data and
+``from_dict`` reads it back exactly (a saved step of an interrupted run is reused as it was).
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
-__all__ = [
-    "Evidence",
-    "StepResult",
-    "Table",
-    "Z_SE",
-    "Z95",
-    "EPS",
-    "fp_tol",
-    "exact_equality",
-    "exact_inequality",
-    "per_draw_inequality",
-    "mc_summary",
-    "mc_equality",
-    "mc_inequality",
-    "step_rng",
-    "step_seed",
-]
-
-#: Standard errors allowed by Monte-Carlo checks: a false failure of a true statement has
-#: probability about 6e-7 per comparison under the normal approximation.
-Z_SE = 5.0
-#: Two-sided 95% normal quantile, for the reported confidence intervals.
-Z95 = 1.959963984540054
-EPS = float(np.finfo(float).eps)
-
-_RELATIONS = ("=", "<=", ">=")
+__all__ = ["Evidence", "StepResult", "Table"]
 
 
 @dataclass(frozen=True)
@@ -77,15 +35,16 @@ class Evidence:
     claimed : float
         The right side of the statement (at the worst draw for per-draw checks).
     tolerance : float
-        Absolute allowance: floating point for exact values, ``z`` standard errors (plus floating
-        point) for Monte-Carlo equalities.
+        Absolute allowance: floating point for exact values, ``z`` standard errors (the test
+        margin, plus floating point) for Monte-Carlo equalities.
     margin : float
         Slack of the pass rule (module docstring); ``>= 0`` passes.
     passed : bool
     stderr : float or None
         Monte-Carlo standard error of ``value``.
     ci : tuple of float or None
-        95% confidence interval of ``value``.
+        95% Student-t confidence interval of ``value`` (:func:`lininv.t_interval`; reported,
+        not used by the pass rule).
     trials : int or None
         Number of Monte-Carlo samples, or of draws for a per-draw check.
     note : str
@@ -110,6 +69,26 @@ class Evidence:
         """``margin / |claimed|`` (``margin`` itself when ``claimed == 0``)."""
         return self.margin / abs(self.claimed) if self.claimed != 0.0 else self.margin
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evidence:
+        """Inverse of the ``evidence`` entries of :meth:`StepResult.to_dict` (derived keys
+        ``relative_margin`` and ``z_score`` are recomputed, not read)."""
+        ci = data.get("ci")
+        return cls(
+            label=data["label"],
+            relation=data["relation"],
+            method=data["method"],
+            value=float(data["value"]),
+            claimed=float(data["claimed"]),
+            tolerance=float(data["tolerance"]),
+            margin=float(data["margin"]),
+            passed=bool(data["passed"]),
+            stderr=None if data.get("stderr") is None else float(data["stderr"]),
+            ci=None if ci is None else (float(ci[0]), float(ci[1])),
+            trials=None if data.get("trials") is None else int(data["trials"]),
+            note=data.get("note", ""),
+        )
+
     @property
     def z_score(self) -> float | None:
         """``(value - claimed) / stderr`` for Monte-Carlo evidence, else None."""
@@ -124,6 +103,11 @@ class Table:
 
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Table:
+        """Inverse of ``dataclasses.asdict`` of a table (lists back to tuples)."""
+        return cls(tuple(data["columns"]), tuple(tuple(row) for row in data["rows"]))
 
     def to_markdown(self, fmt: str = ".4g") -> str:
         def cell(v: Any) -> str:
@@ -144,7 +128,7 @@ class StepResult:
     Attributes
     ----------
     step : str
-        Step number as in THEORY.md section 6 / the issue ("1", "4c", "5b", ...).
+        Step label as in docs/theory.md section 6 ("1", "4c", "5b", ...).
     name : str
         Identifier, e.g. ``"inverse_wishart_mean"`` (``python -m proofs_numeric --step NAME``).
     title : str
@@ -216,169 +200,19 @@ class StepResult:
             ev["z_score"] = src.z_score
         return out
 
-
-# -- numbers to evidence ----------------------------------------------------------------------
-
-
-def fp_tol(n: int, scale: float, factor: float = 8.0) -> float:
-    """Floating-point allowance ``factor * n * eps * scale`` for an O(n)-operation result."""
-    return float(factor * n * EPS * abs(scale))
-
-
-def _check_relation(relation: str) -> None:
-    if relation not in _RELATIONS:
-        raise ValueError(f"relation must be one of {_RELATIONS}; got {relation!r}")
-
-
-def exact_equality(
-    label: str, value: float, claimed: float, tol: float, note: str = ""
-) -> Evidence:
-    """Deterministic equality within a floating-point tolerance ``tol``."""
-    value, claimed, tol = float(value), float(claimed), float(tol)
-    margin = tol - abs(value - claimed)
-    return Evidence(
-        label, "=", "exact", value, claimed, tol, margin, bool(margin >= 0.0), note=note
-    )
-
-
-def exact_inequality(
-    label: str, value: float, claimed: float, relation: str, tol: float, note: str = ""
-) -> Evidence:
-    """Deterministic ``value <= claimed`` (or ``>=``), allowing ``tol`` for rounding."""
-    _check_relation(relation)
-    value, claimed, tol = float(value), float(claimed), float(tol)
-    slack = claimed - value if relation == "<=" else value - claimed
-    margin = slack + tol
-    return Evidence(
-        label, relation, "exact", value, claimed, tol, margin, bool(margin >= 0.0), note=note
-    )
-
-
-def per_draw_inequality(
-    label: str,
-    values: np.ndarray,
-    claimed: np.ndarray,
-    relation: str,
-    tol: np.ndarray | float,
-    note: str = "",
-) -> Evidence:
-    """``values[d] relation claimed[d]`` for every draw ``d``; reports the worst draw."""
-    _check_relation(relation)
-    values = np.asarray(values, dtype=float)
-    claimed = np.broadcast_to(np.asarray(claimed, dtype=float), values.shape)
-    tol_arr = np.broadcast_to(np.asarray(tol, dtype=float), values.shape)
-    slack = claimed - values if relation == "<=" else values - claimed
-    margins = slack + tol_arr
-    worst = int(np.argmin(margins))
-    violations = int(np.count_nonzero(margins < 0.0))
-    rel = slack / np.abs(claimed)
-    text = (
-        f"{violations} of {values.size} draws violate; smallest relative slack "
-        f"{float(np.min(rel)):.3g}"
-    )
-    return Evidence(
-        label,
-        relation,
-        "per-draw",
-        float(values[worst]),
-        float(claimed[worst]),
-        float(tol_arr[worst]),
-        float(margins[worst]),
-        violations == 0,
-        trials=int(values.size),
-        note=f"{text}; {note}" if note else text,
-    )
-
-
-def mc_summary(samples: np.ndarray) -> tuple[float, float, int]:
-    """Mean, standard error (``std(ddof=1) / sqrt(T)``) and count of i.i.d. samples."""
-    samples = np.asarray(samples, dtype=float).ravel()
-    trials = samples.size
-    if trials < 2:
-        raise ValueError(f"need at least 2 Monte-Carlo samples; got {trials}")
-    return float(samples.mean()), float(samples.std(ddof=1) / np.sqrt(trials)), int(trials)
-
-
-def _ci(mean: float, se: float) -> tuple[float, float]:
-    return (mean - Z95 * se, mean + Z95 * se)
-
-
-def mc_equality(
-    label: str,
-    mean: float,
-    stderr: float,
-    trials: int,
-    claimed: float,
-    *,
-    z: float = Z_SE,
-    fp: float = 0.0,
-    note: str = "",
-) -> Evidence:
-    """Monte-Carlo equality: passes when ``|mean - claimed| <= z * stderr + fp``."""
-    mean, stderr, claimed = float(mean), float(stderr), float(claimed)
-    tol = z * stderr + fp
-    margin = tol - abs(mean - claimed)
-    return Evidence(
-        label,
-        "=",
-        "monte-carlo",
-        mean,
-        claimed,
-        tol,
-        margin,
-        bool(margin >= 0.0),
-        stderr=stderr,
-        ci=_ci(mean, stderr),
-        trials=int(trials),
-        note=note,
-    )
-
-
-def mc_inequality(
-    label: str,
-    mean: float,
-    stderr: float,
-    trials: int,
-    claimed: float,
-    relation: str,
-    *,
-    z: float = Z_SE,
-    note: str = "",
-) -> Evidence:
-    """Monte-Carlo inequality: passes when it holds beyond ``z`` standard errors."""
-    _check_relation(relation)
-    mean, stderr, claimed = float(mean), float(stderr), float(claimed)
-    if relation == "<=":
-        margin = claimed - (mean + z * stderr)
-    else:
-        margin = (mean - z * stderr) - claimed
-    return Evidence(
-        label,
-        relation,
-        "monte-carlo",
-        mean,
-        claimed,
-        z * stderr,
-        margin,
-        bool(margin >= 0.0),
-        stderr=stderr,
-        ci=_ci(mean, stderr),
-        trials=int(trials),
-        note=note,
-    )
-
-
-# -- seeds ----------------------------------------------------------------------------------
-
-
-def step_seed(seed: int, name: str) -> int:
-    """Per-step seed derived from the run seed and the step name (stable across runs).
-
-    A step run alone (``--step NAME``) gives exactly the result it has in the full run.
-    """
-    ss = np.random.SeedSequence([int(seed), zlib.crc32(name.encode())])
-    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
-def step_rng(seed: int, name: str) -> np.random.Generator:
-    return np.random.default_rng(step_seed(seed, name))
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepResult:
+        """Inverse of :meth:`to_dict`: ``StepResult.from_dict(r.to_dict()) == r`` (floats
+        survive a JSON round trip exactly)."""
+        table = data.get("table")
+        return cls(
+            step=data["step"],
+            name=data["name"],
+            title=data["title"],
+            statement=data["statement"],
+            formula=data["formula"],
+            method=data["method"],
+            evidence=tuple(Evidence.from_dict(e) for e in data["evidence"]),
+            seed=None if data.get("seed") is None else int(data["seed"]),
+            table=None if table is None else Table.from_dict(table),
+        )

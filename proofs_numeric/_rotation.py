@@ -8,15 +8,14 @@ from typing import Any
 import numpy as np
 
 import lininv
-from lininv._validation import as_spectrum, check_int
+from lininv.validation import as_spectrum, check_int
 from proofs_numeric import _spectra as sp
 from proofs_numeric._common import check_callable, check_cases, check_common, scaled
 from proofs_numeric._kernels import residual_errors
 from proofs_numeric._mc import expectation
-from proofs_numeric._result import (
+from proofs_numeric._result import Evidence, StepResult
+from proofs_numeric._rules import (
     Z_SE,
-    Evidence,
-    StepResult,
     exact_equality,
     fp_tol,
     mc_equality,

@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 
 import lininv
-from lininv._validation import check_real
+from lininv.validation import check_real
 from proofs_numeric import _spectra as sp
 from proofs_numeric._common import check_cases, check_common, scaled
-from proofs_numeric._result import (
+from proofs_numeric._result import Evidence, StepResult
+from proofs_numeric._rules import (
     Z_SE,
-    Evidence,
-    StepResult,
     mc_equality,
     mc_summary,
 )

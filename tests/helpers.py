@@ -4,8 +4,9 @@ Portability (CONVENTIONS.md, item 20). A comparison is either
 
 * bitwise, allowed only where the code promises it (the same computation reordered by batching or
   executors, a seed giving identical draws, a serialization round trip, a copy of parameters, or
-  arithmetic that IEEE 754 makes exact), within one process; its line carries a
-  ``# bitwise: <reason>`` comment, which ``test_portability.py`` requires; or
+  arithmetic that IEEE 754 makes exact), within one process; its statement (or the comment
+  block directly above it) carries a ``# bitwise: <reason>`` comment, which
+  ``test_portability.py`` requires; or
 * within a tolerance derived from the mathematics (ulps times an operation count, eps times a
   condition number, standard errors), commented where it is used.
 

@@ -27,9 +27,16 @@ PUBLIC = {
     "exact_error_m1",
     "expected_error",
     "MonteCarloEstimate",
+    "errors_for_draws",
     "make_spectrum",
+    "spectrum_family",
     "sweep",
     "SweepTable",
+    "t_quantile",
+    "t_interval",
+    "mean_ci",
+    "ProgressEvent",
+    "progress_sink",
 }
 
 
@@ -46,3 +53,54 @@ def test_every_public_name_is_documented_in_the_index():
 
 def test_version_is_exposed():
     assert lininv.__version__ != "0+unknown"
+
+
+EXPERIMENTS_PUBLIC = {
+    "run",
+    "EXPERIMENTS",
+    "SMALL",
+    "register",
+    "Experiment",
+    "compressed_sensing",
+    "denoising",
+    "inpainting",
+    "initialisation",
+    "dataset_bias",
+    "likelihood_proxy",
+    "ExperimentResult",
+    "save_result",
+    "load_result",
+    "digits_data",
+    "DigitsData",
+    "centre_mask",
+    "training_recipe",
+    "Stream",
+    "StartKey",
+}
+
+PLOTTING_PUBLIC = {
+    "plot_bounds",
+    "plot_prediction_error",
+    "plot_comparison",
+    "plot_denoising",
+    "plot_inpainting",
+    "plot_images",
+    "plot_initialisation",
+    "plot_likelihood_proxy",
+    "plot_experiment",
+    "plot_inpainting_examples",
+    "plot_likelihood_scatter",
+}
+
+
+def test_experiments_and_plotting_names_are_pinned_and_indexed():
+    for module, public in (
+        (lininv.experiments, EXPERIMENTS_PUBLIC),
+        (lininv.plotting, PLOTTING_PUBLIC),
+    ):
+        assert set(module.__all__) == public and len(module.__all__) == len(public)
+        for name in module.__all__:
+            assert name in module.__doc__, f"{name} missing from the API index of {module.__name__}"
+            obj = getattr(module, name)
+            if callable(obj):
+                assert obj.__doc__, name

@@ -28,6 +28,7 @@ def test_run_writes_table_csv_json_and_figure(tmp_path, capsys):
     data = json.loads((out / "verify.json").read_text())
     assert data["settings"] == {"seed": 0, "rtol": None, "trials": 64, "max_trials": 100000}
     assert list(data["spectra"]) == ["power:1"] and len(data["spectra"]["power:1"]) == 24
+    # bitwise: m and noise are copies of the command-line grid
     assert [(r["m"], r["noise"]) for r in data["rows"]] == [
         (2, 0.0),
         (2, 0.1),
@@ -40,6 +41,7 @@ def test_run_writes_table_csv_json_and_figure(tmp_path, capsys):
     assert (out / "verify.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     before = (out / "verify.json").read_bytes()
     assert main(["verify", *SMALL, "--noise", "0,0.1", "--output", str(out)]) == 0  # resumes
+    # bitwise: a resumed run recomputes nothing and rewrites the same file
     assert (out / "verify.json").read_bytes() == before
     assert capsys.readouterr().out == text
 
@@ -71,6 +73,8 @@ def test_dask_scheduler(tmp_path, capsys):
     assert main(["verify", *SMALL, "--output", str(tmp_path / "l")]) == 0
     d = json.loads((tmp_path / "d" / "verify.json").read_text())
     local = json.loads((tmp_path / "l" / "verify.json").read_text())
+    # bitwise: the engine's results do not depend on the executor (fsum sums of per-chunk streams),
+    # same process
     assert d == local
     capsys.readouterr()
 
@@ -96,6 +100,11 @@ BAD = [
     (["--seed", "-1"], "--seed must be >= 0"),
     (["--workers", "0"], "--workers must be >= 1"),
     (["--max-trials", "10"], "--max-trials must be >= 256"),
+    # Refused by the library before the output folder is created (a traceback in a worker before)
+    (["--noise", "1e300"], "noise_stds must be at most 1e150 times s_max = 1"),
+    (["--trials", "1000000000000"], r"trials = 1000000000000 needs about 21.8 TiB of memory"),
+    (["--max-trials", "1000000000000"], r"max_trials = 1000000000000 needs about 21.8 TiB"),
+    (["-n", "24", "--m", "2", "--noise", "0.1,1e200"], "noise_stds must be at most"),
 ]
 
 

@@ -25,6 +25,7 @@ def test_load_mnist28_shapes_values_and_labels():
     X, y = load_mnist28()
     assert X.shape == (5000, 784) and X.dtype == np.int64
     assert X.min() == 0 and X.max() == 255
+    # bitwise: integer data (counts, indices or pixel levels)
     assert y.shape == (5000,) and np.array_equal(np.bincount(y), np.full(10, 500))
     # a digit is a bright stroke on a black background: the border is (almost) always black
     img = X.reshape(-1, 28, 28)
@@ -46,20 +47,26 @@ def test_split_is_stratified_disjoint_and_complete():
     s = split_mnist28()
     assert (s.X_train.shape, s.X_val.shape, s.X_test.shape) == ((4000, 784), (500, 784), (500, 784))
     for y, per in ((s.y_train, 400), (s.y_val, 50), (s.y_test, 50)):
+        # bitwise: integer data (counts, indices or pixel levels)
         assert np.array_equal(np.bincount(y, minlength=10), np.full(10, per))
     idx = np.concatenate([s.train_index, s.val_index, s.test_index])
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(np.sort(idx), np.arange(5000))  # disjoint and complete
     for index in (s.train_index, s.val_index, s.test_index):
         assert np.all(np.diff(index) > 0)
     X, y = load_mnist28()
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(s.X_test, X[s.test_index]) and np.array_equal(s.y_val, y[s.val_index])
     assert s.seed == 0
 
 
 def test_split_depends_on_the_seed_alone():
     a, b = split_mnist28(rng=3), split_mnist28(rng=3)
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(a.test_index, b.test_index)
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(a.val_index, b.val_index)
+    # bitwise: integer data (counts, indices or pixel levels)
     assert not np.array_equal(a.test_index, split_mnist28(rng=4).test_index)
     c = split_mnist28(val_per_class=10, test_per_class=20, rng=3)
     assert (c.X_val.shape[0], c.X_test.shape[0], c.X_train.shape[0]) == (100, 200, 4700)
@@ -118,6 +125,7 @@ def test_faces_and_non_faces():
     F = load_faces28()
     N = load_faces28(non_faces=True)
     assert F.shape == N.shape == (100, 784) and F.dtype == np.int64
+    # bitwise: integer data (counts, indices or pixel levels)
     assert F.min() >= 0 and F.max() <= 255 and not np.array_equal(F, N)
     with pytest.raises(TypeError, match="non_faces"):
         load_faces28(non_faces="yes")

@@ -3,7 +3,7 @@
 import mpmath
 import numpy as np
 import pytest
-from helpers import EPS, assert_close, numerically_full_row_rank
+from helpers import EPS, assert_close, nudge, numerically_full_row_rank
 from hypothesis import assume, given
 from scipy import optimize
 
@@ -24,7 +24,7 @@ def test_conditional_error_matches_dense_formula(seed, sigma):
     prior = L.LinearInvertiblePrior.from_singular_values(
         gen.uniform(0.5, 2, 7), rng=gen, mean=np.ones(7)
     )
-    A = L.gaussian_measurements(3, 7, rng=gen)
+    A = nudge(L.gaussian_measurements(3, 7, rng=gen))
     # Well-conditioned (cond(Sigma) <= 16): the dense trace difference is accurate to ~1e-13.
     assert_close(L.conditional_error(prior, A, sigma), _dense_error(prior, A, sigma), rtol=1e-11)
 
@@ -47,9 +47,9 @@ def test_conditional_error_matches_monte_carlo_over_x0(sigma):
 @pytest.mark.parametrize("seed", range(6))
 def test_conditional_error_at_condition_1e12_against_mpmath(seed):
     gen = np.random.default_rng(seed)
-    s = np.logspace(0, -12, 10)
+    s = nudge(np.logspace(0, -12, 10))
     prior = L.LinearInvertiblePrior.from_singular_values(s, rng=gen)
-    A = L.gaussian_measurements(4, 10, rng=gen)
+    A = nudge(L.gaussian_measurements(4, 10, rng=gen))
     mpmath.mp.dps = 60
     C, Am = mpmath.matrix(prior.factor.tolist()), mpmath.matrix(A.tolist())
     S = C * C.T

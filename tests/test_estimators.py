@@ -17,10 +17,10 @@ from lininv.strategies import inverse_problems, spectra
 # a thousand for the Gaussian A's own conditioning. The closed forms are more accurate than that.
 def _problem(n=8, m=3, seed=0, cond=10.0):
     gen = np.random.default_rng(seed)
-    s = np.logspace(0, -np.log10(cond), n)
+    s = nudge(np.logspace(0, -np.log10(cond), n))
     prior = L.LinearInvertiblePrior.from_singular_values(s, rng=gen, mean=gen.standard_normal(n))
-    A = L.gaussian_measurements(m, n, rng=gen)
-    x0 = prior.sample(1, rng=gen)[0]
+    A = nudge(L.gaussian_measurements(m, n, rng=gen))
+    x0 = nudge(prior.sample(1, rng=gen)[0])
     return prior, A, x0
 
 

@@ -77,6 +77,7 @@ def test_compose_is_a_bijector_with_one_flat_parameter_vector():
     assert nested.n == N and nested.n_params == flat.n_params
     assert sum(b.n_params for b in flat.bijectors) == flat.n_params
     # parameters are laid out layer by layer, depth first: the nested vector is the flat one
+    # bitwise: copies of the same parameter values
     assert np.array_equal(nested.get_params(), flat.get_params())
     inner_layer = nested.bijectors[0].bijectors[1].bijectors[0]  # the LULinear, two levels down
     for p in inner_layer.params.values():
@@ -84,6 +85,7 @@ def test_compose_is_a_bijector_with_one_flat_parameter_vector():
     assert np.shares_memory(nested.bijectors[1].params["theta"], nested.params["theta"])
     theta = np.random.default_rng(1).standard_normal(nested.n_params)
     nested.set_params(theta)
+    # bitwise: a view into the vector just set
     assert np.array_equal(inner_layer.params["lower"], theta[flat.bijectors[0].n_params :][:6])
     assert "Compose(n=4" in repr(nested) and "2 Compose" in repr(nested)
 
@@ -95,12 +97,16 @@ def test_nested_chain_computes_what_the_flat_chain_computes(logit):
     z, x = rng.standard_normal((5, N)), inside(flat, 5, rng)
     for name, arg in (("forward", z), ("inverse", x)):
         (a, la), (b, lb) = getattr(flat, name)(arg), getattr(nested, name)(arg)
+        # bitwise: the same layers apply the same operations in the same order on the same batch;
+        # nesting only regroups the log-det sums (hence the tolerance on la, lb)
         assert np.array_equal(a, b)
         assert_close(lb, la, rtol=0, atol=LD_ATOL)
+    # bitwise: the same layer-by-layer pullbacks of the same identity batch
     assert np.array_equal(nested.jacobian(z[:2]), flat.jacobian(z[:2]))
     xf, pf = flat.forward_and_pullback(z)
     xn, pn = nested.forward_and_pullback(z)
     v = rng.standard_normal(xf.shape)
+    # bitwise: the same layer-by-layer operations in the same order
     assert np.array_equal(xn, xf) and np.array_equal(pn(v), pf(v))
     assert nested.support == flat.support
 
@@ -123,7 +129,9 @@ def test_nested_vjps_match_finite_differences(direction):
     g_theta = chain._grads["theta"].copy()
     # into caller-provided arrays too (not the chain's own gradient buffer)
     other = {"theta": np.full(chain.n_params, np.nan)}
+    # bitwise: the same VJP from the same cache, written into another buffer
     assert np.array_equal(vjp(cache, gout, gld, other), g_in)
+    # bitwise: the same VJP from the same cache, written into another buffer
     assert np.array_equal(other["theta"], g_theta)
 
     fd, err = np.empty_like(u), np.empty_like(u)
@@ -158,6 +166,7 @@ def test_initialize_sets_nested_actnorms_as_the_flat_chain_does():
     flat, nested = Compose(ls), Compose([Compose(ls[:3]), Compose([Compose(ls[3:5]), ls[5]])])
     flat.initialize(X)
     nested.initialize(X)
+    # bitwise: the same data-dependent initialisation, layer by layer, in the same order
     assert np.array_equal(nested.get_params(), flat.get_params())
     assert all(b.initialized for b in flat.bijectors if isinstance(b, ActNorm))
 
@@ -166,14 +175,18 @@ def test_copies_pickles_and_flows_are_independent_with_live_views():
     _, chain = flat_and_nested(logit=True)
     theta = chain.get_params()
     for other in (copy.deepcopy(chain), pickle.loads(pickle.dumps(chain))):
+        # bitwise: copies of the same parameter values
         assert np.array_equal(other.get_params(), theta)
         deep = other.bijectors[0].bijectors[1].bijectors[0].params["lower"]
         assert np.shares_memory(deep, other.params["theta"])
         other.set_params(np.zeros(other.n_params))
+        # bitwise: the original's parameters are untouched copies
         assert np.all(deep == 0) and np.array_equal(chain.get_params(), theta)
     flow = Flow(chain)
+    # bitwise: the flow holds a copy of the same parameter values
     assert flow.transform is not chain and np.array_equal(flow.get_params(), theta)
     flow.set_params(np.zeros(flow.n_params))
+    # bitwise: the chain's own parameters are untouched
     assert np.array_equal(chain.get_params(), theta)
 
 
@@ -188,7 +201,9 @@ def test_flow_delegates_the_maps_to_its_transform():
     assert isinstance(flow.transform, Compose) and flow.bijectors == flow.transform.bijectors
     for name, arg in (("forward", z), ("inverse", x)):
         (a, la), (b, lb) = getattr(flow, name)(arg), getattr(flat, name)(arg)
+        # bitwise: the flow delegates to (a copy of) the same chain: the same computation
         assert np.array_equal(a, b) and np.array_equal(la, lb)
+    # bitwise: delegated, the same computation
     assert np.array_equal(flow.jacobian(z), flat.jacobian(z))
     assert flow.support == flat.support
     with pytest.raises(ValueError, match="x must lie inside the flow's support"):
@@ -204,9 +219,11 @@ def test_flow_of_a_nested_chain_has_the_flat_flows_density_and_gradients():
     nll_f, g_f = f_flat.nll_and_grad(X)
     nll_n, g_n = f_nested.nll_and_grad(X)
     assert_close(nll_n, nll_f, rtol=0, atol=LD_ATOL)
-    assert np.array_equal(g_n, g_f)  # the same VJPs in the same order, see the module docstring
+    # bitwise: the same VJPs in the same order, see the module docstring
+    assert np.array_equal(g_n, g_f)
     lp_f, gx_f = f_flat.log_prob_and_grad(X)
     lp_n, gx_n = f_nested.log_prob_and_grad(X)
+    # bitwise: the same VJPs in the same order
     assert np.array_equal(gx_n, gx_f)
 
 
@@ -219,8 +236,10 @@ def test_a_flow_with_nested_chains_is_saved_and_loaded(tmp_path):
     assert [type(b).__name__ for b in back.bijectors] == ["Compose", "Compose"]
     assert back.bijectors[0].bijectors[1]._config() == chain.bijectors[0].bijectors[1]._config()
     assert back.bijectors[1].bijectors[0].initialized
+    # bitwise: a save/load round trip of the same values
     assert np.array_equal(back.get_params(), flow.get_params())
     X = inside(chain, 4, np.random.default_rng(8))
+    # bitwise: the same parameters and layers, the same computation
     assert np.array_equal(back.log_prob(X), flow.log_prob(X))
     with np.load(tmp_path / "nested.npz") as data:
         assert "buffer/0/1/1/perm" in data.files  # the Permutation in Compose 0, Compose 1
@@ -254,6 +273,7 @@ def test_realnvp_and_its_deprecated_alias_build_the_same_flow():
     with pytest.warns(DeprecationWarning, match=r"lininv.flows.RealNVP is deprecated.*realnvp"):
         old = flows.RealNVP
     assert old is realnvp
+    # bitwise: the same function with the same seed
     assert np.array_equal(old(6, 2, 5, rng=0).get_params(), flow.get_params())
     assert "RealNVP" not in flows.__all__ and "realnvp" in flows.__all__
 

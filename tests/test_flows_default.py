@@ -4,7 +4,7 @@ import argparse
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import EPS, assert_close
 
 from lininv import LinearInvertiblePrior
 from lininv.cli.train_flow import _canonical, add_parser
@@ -27,8 +27,8 @@ def test_default_flow_records_the_command_that_made_it():
     assert meta["command"] == _canonical(_parse(DEFAULT_FLOW_COMMAND))
     assert DEFAULT_FLOW_COMMAND in default_flow.__doc__
     ref = reference_split()
-    assert np.array_equal(split.train_index, ref.train_index)
-    assert np.array_equal(split.X_test, ref.X_test)
+    assert np.array_equal(split.train_index, ref.train_index)  # bitwise: integer indices
+    assert np.array_equal(split.X_test, ref.X_test)  # bitwise: integer pixel values
     assert flow.n == 64 and len(flow.bijectors) == 8 * 4
 
 
@@ -38,7 +38,17 @@ def test_default_flow_beats_the_linear_gaussian_and_the_target_on_held_out_digit
     X_test = dequantize(split.X_test, rng=meta["data"]["test_noise_seed"])
     lp = flow.log_prob(X_test)
     bpd = bits_per_dim(-lp.mean())
-    assert_close(bpd, meta["results"]["test_bits_per_dim"], rtol=1e-12)
+    # The recorded value was computed on the machine that trained the flow; another CPU rounds
+    # each of the ~ops operations on one image's path differently (per step: actnorm 2, the LU
+    # map's two 64-term products, the conditioner's 32- and 128-term products, ~10 elementwise),
+    # each by <= eps times the magnitudes of log p's terms, ||z||^2 / 2 + |log det| + n log(2 pi)/2.
+    arch = meta["architecture"]
+    n, hidden = arch["n"], arch["hidden"]
+    ops = arch["n_layers"] * (2 + 2 * n + n // 2 + hidden + 10)
+    z, ld = flow.inverse(X_test)
+    terms = 0.5 * np.sum(z**2, axis=1) + np.abs(ld) + 0.5 * n * np.log(2 * np.pi)
+    tol = 2 * ops * EPS * terms.mean() / (n * np.log(2))  # two evaluations, in bits/dim
+    assert_close(bpd, meta["results"]["test_bits_per_dim"], rtol=0, atol=tol)
     assert bpd <= 2.65  # the target (a PyTorch RealNVP of this size reaches 2.65)
     with one_blas_thread():
         linear = LinearInvertiblePrior.fit(dequantize(split.X_train, rng=0))
@@ -53,6 +63,7 @@ def test_default_flow_returns_independent_copies():
     b, _ = default_flow()
     a.set_params(np.zeros(a.n_params))
     assert np.any(b.get_params() != 0)
+    # bitwise: both are loaded from the same .npz file
     assert_close(b.get_params(), load(DEFAULT_FLOW_PATH).get_params(), rtol=0)
 
 
@@ -65,17 +76,16 @@ def test_the_recorded_command_reproduces_the_committed_flow(tmp_path, capsys):
     args[args.index("--output") + 1] = str(tmp_path / "again.npz")
     assert main(args + ["--no-progress"]) == 0
     again = load(tmp_path / "again.npz")
-    same = all(again.metadata.get(k) == flow.metadata.get(k) for k in ("blas", "numpy_version"))
-    if same:  # the same BLAS kernel and numpy: one-thread BLAS and fixed seeds make it bitwise
-        assert np.array_equal(again.get_params(), flow.get_params())
-    else:
-        # other rounding changes the optimisation path as another seed would; across training
-        # seeds the held-out result of this configuration spans 2.44-2.49 bits/dim (measured by
-        # the 20-seed test in test_flows_training.py)
-        assert (
-            abs(
-                again.metadata["results"]["test_bits_per_dim"]
-                - flow.metadata["results"]["test_bits_per_dim"]
-            )
-            <= 0.1
+    # Another process, possibly another CPU: numpy's SIMD paths and OpenBLAS's kernels round
+    # differently, and the recorded "blas" and "numpy_version" do not identify numpy's SIMD level,
+    # so bitwise equality is not promised here (within one process it is:
+    # test_flows_training.py::test_training_is_reproducible_from_the_seed). Other rounding changes
+    # the optimisation path as another seed would; across training seeds the held-out result of
+    # this configuration spans 2.44-2.49 bits/dim (measured by the 20-seed test there).
+    assert (
+        abs(
+            again.metadata["results"]["test_bits_per_dim"]
+            - flow.metadata["results"]["test_bits_per_dim"]
         )
+        <= 0.1
+    )

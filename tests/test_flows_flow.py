@@ -139,9 +139,8 @@ def test_parameters_are_a_flat_vector_shared_with_the_layers():
     assert np.any(flow.get_params() != 0)
     new = np.random.default_rng(0).standard_normal(flow.n_params)
     flow.set_params(new)
-    assert_close(
-        flow.get_params(), new, rtol=0
-    )  # bitwise: set_params copies the vector in, get_params copies it out
+    # bitwise: set_params copies the vector in, get_params copies it out
+    assert_close(flow.get_params(), new, rtol=0)
     coupling = next(b for b in flow.bijectors if isinstance(b, AffineCoupling))
     assert np.shares_memory(coupling.params["W1"], flow.transform.params["theta"])
 
@@ -161,9 +160,9 @@ def test_realnvp_structure_and_reproducibility():
     kinds = [type(b).__name__ for b in flow.bijectors]
     assert kinds.count("AffineCoupling") == 8 and kinds.count("ActNorm") == 8
     assert kinds[-1] == "ActNorm" and kinds[0] == "AffineCoupling"
-    assert_close(
-        realnvp(64, rng=0).get_params(), flow.get_params(), rtol=0
-    )  # bitwise: same seed, identical draws; the initialisation is the same computation in this process
+    # bitwise: same seed, identical draws; the initialisation is the same computation in this
+    # process
+    assert_close(realnvp(64, rng=0).get_params(), flow.get_params(), rtol=0)
     assert "n_params" in repr(flow)
     with_logit = realnvp(8, 2, 4, logit=0.05, rng=0)
     assert isinstance(with_logit.bijectors[-1], Logit)

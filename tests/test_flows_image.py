@@ -127,12 +127,15 @@ def test_squeeze_and_split_indices():
         for x in range(W // 2):
             for a in range(2):
                 for b in range(2):
+                    # bitwise: integer data (counts, indices or pixel levels)
                     assert np.array_equal(
                         sq[y, x, (2 * a + b) * C : (2 * a + b + 1) * C], img[2 * y + a, 2 * x + b]
                     )
     idx = split_index((H, W, 4), 1)
     img4 = np.arange(H * W * 4).reshape(H, W, 4)
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(img4.reshape(-1)[idx[: H * W]], img4[..., 0].reshape(-1))
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(np.sort(idx), np.arange(H * W * 4))
     with pytest.raises(ValueError, match="even"):
         squeeze_index((3, 4, 1))

@@ -53,7 +53,9 @@ def test_the_shipped_file_is_small_and_records_its_recipe_results_and_provenance
     for key in ("lininv", "numpy", "scipy", "blas", "cpu", "python", "platform", "seed", "command"):
         assert key in prov, key
     assert prov["seed"] == MNIST28_RECIPE["training"]["seed"]
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(split.test_index, meta["split"]["test_index"])
+    # bitwise: integer data (counts, indices or pixel levels)
     assert np.array_equal(split.train_index, meta["split"]["train_index"])
 
 

@@ -28,12 +28,15 @@ def test_round_trip_reproduces_the_flow_exactly(tmp_path, kw):
     path = tmp_path / "flow.npz"
     flow.save(path)
     back = load(path)
+    # bitwise: an .npz round trip of float64 arrays is exact
     assert_close(back.get_params(), flow.get_params(), rtol=0)
     assert back.metadata == flow.metadata
     assert [b._config() for b in back.bijectors] == [b._config() for b in flow.bijectors]
     x = rng.random((4, 6)) * 0.8 + 0.1
+    # bitwise: bitwise-equal parameters (above), the same computation on the same input
     assert_close(back.log_prob(x), flow.log_prob(x), rtol=0)
     z = rng.standard_normal((4, 6))
+    # bitwise: bitwise-equal parameters (above), the same computation on the same input
     assert_close(back.forward(z)[0], flow.forward(z)[0], rtol=0)
     assert all(b.initialized for b in back.bijectors if hasattr(b, "initialized"))
 
@@ -77,6 +80,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
 def test_pickle_and_deepcopy_keep_parameters_bound():
     flow = trained_like(np.random.default_rng(3))
     for other in (pickle.loads(pickle.dumps(flow)), copy.deepcopy(flow), flow.copy()):
+        # bitwise: pickle, deepcopy and copy keep the float64 parameters
         assert_close(other.get_params(), flow.get_params(), rtol=0)
         other.set_params(np.zeros(flow.n_params))  # the copy's layers follow its vector ...
         assert np.all(other.bijectors[0].params["W1"] == 0)

@@ -127,6 +127,7 @@ def test_training_is_reproducible_from_the_seed():
         flow = realnvp(64, 1, 16, rng=3)
         fit(flow, split.X_train[:300], dequantize=True, epochs=2, progress=False, rng=7)
         thetas.append(flow.get_params())
+    # bitwise: the same seed and data: the same computation twice in this process
     assert_close(thetas[0], thetas[1], rtol=0)
 
 
@@ -148,9 +149,11 @@ def test_early_stopping_keeps_the_best_parameters_and_checkpoints_them(tmp_path)
         rng=0,
     )
     assert hist.stopped_early and hist.epochs == hist.best_epoch + 3
-    assert hist.best_val_nll == min(hist.val_nll)
+    assert hist.best_val_nll == min(hist.val_nll)  # bitwise: min returns one of the recorded values
     # the flow holds the best epoch's parameters: its validation NLL is the best one recorded
     saved = load(ck)
+    # bitwise: the checkpoint file holds the best epoch's parameters, which the flow holds too (.npz
+    # round trip)
     assert_close(saved.get_params(), flow.get_params(), rtol=0)
     assert saved.metadata["checkpoint"] == {"epoch": hist.best_epoch, "val_nll": hist.best_val_nll}
 

@@ -167,4 +167,5 @@ def test_bad_calls_raise_clear_errors(call, exc, match):
     before = FLOW.get_params()
     with pytest.raises(exc, match=match):
         call()
-    assert np.array_equal(FLOW.get_params(), before)  # bad input fails before any work
+    # bitwise: a copy; bad input fails before any work
+    assert np.array_equal(FLOW.get_params(), before)

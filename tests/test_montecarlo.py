@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import mpmath as mp
 import numpy as np
 import pytest
-from helpers import EPS, assert_close
+from helpers import EPS, assert_close, nudge
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
@@ -43,6 +43,7 @@ def test_normals_equal_numpy_sfc64_bit_for_bit():
     # 200,000 normals: ~50 reach the ziggurat's tail branch and ~2,400 its wedge branch.
     ours = chunk_normals(12345, 7, 500, 20, 20)
     ref = np.random.Generator(np.random.SFC64(np.random.SeedSequence(12345, spawn_key=(7,))))
+    # bitwise: chunk_normals promises numpy's SFC64 ziggurat draws bit for bit (its docstring)
     assert np.array_equal(ours, ref.standard_normal((500, 20, 20)))
 
 
@@ -53,6 +54,7 @@ def test_normals_do_not_depend_on_how_a_stream_is_split():
         out = np.empty(size)
         K.fill_normals(state, out)
         parts.append(out)
+    # bitwise: one stream filled in pieces draws the same numbers
     assert np.array_equal(np.concatenate(parts), chunk_normals(3, 0, 1, 1021, 1).ravel())
 
 
@@ -81,6 +83,7 @@ def test_flat_spectrum_is_exact_per_draw(n, m):
 
 def test_square_noiseless_draw_has_zero_error():
     omega = np.random.default_rng(0).standard_normal((2, 6, 6))
+    # bitwise: m = n without noise returns zeros by construction (P_Y = I), no arithmetic
     assert np.array_equal(errors_for_draws(power(6), omega), np.zeros(2))
 
 
@@ -105,8 +108,8 @@ def _dense_conditional(s, omega, noise):
 def test_each_draw_equals_conditional_error_of_the_dense_problem(n, m, noise):
     # G = diag(s), A = omega^T / sqrt(m): the core's SVD/null-space formula is an independent
     # implementation. (90, 56) runs the BLAS kernel; (7, 12) has more measurements than n.
-    s = power(n)
-    omega = np.random.default_rng(n + m).standard_normal((4, n, m))
+    s = nudge(power(n))
+    omega = nudge(np.random.default_rng(n + m).standard_normal((4, n, m)))
     ours = errors_for_draws(s, omega, noise)
     ref = [_dense_conditional(s, w, noise) for w in omega]
     assert_close(ours, ref, rtol=1e-11)  # both ~n u accurate; cond(S omega) <= 1e3 here
@@ -150,10 +153,10 @@ def test_ill_conditioned_draws_against_mpmath(name, noise):
     # cond(s) up to 1e12 (cond(S^2) 1e24). The fast kernel is used only where its worst-case
     # bound certifies FAST_TOL, and the stable kernel is row-wise backward stable, accurate to a
     # few n u: 100 n u covers both (observed: <= 2e-14 relative).
-    s = ILL[name]
+    s = nudge(ILL[name])
     rng = np.random.default_rng(5)
     for m in (1, 3, 5):
-        omega = rng.standard_normal((3, s.size, m))
+        omega = nudge(rng.standard_normal((3, s.size, m)))
         ref = np.array([_mp_error(s, w, noise) for w in omega])
         assert_close(errors_for_draws(s, omega, noise), ref, rtol=FAST_OR_STABLE(s.size))
         stable = [mc._stable_error(s, s[:, None] * w, m * noise**2) for w in omega]
@@ -247,7 +250,7 @@ def test_lapack_triangular_inverse_has_a_small_left_residual():
 @settings(max_examples=30)
 @given(spectra(min_n=2, max_n=30), st.integers(1, 30), st.integers(0, 2**32 - 1))
 def test_no_draw_falls_below_the_lower_bound(s, m, seed):
-    # Eckart-Young holds for every A, not only on average (THEORY.md section 6, step 3).
+    # Eckart-Young holds for every A, not only on average (docs/theory.md section 6, step 3).
     m = min(m, s.size)
     omega = np.random.default_rng(seed).standard_normal((8, s.size, m))
     lower = lininv.lower_bound(s, m)
@@ -318,6 +321,7 @@ NUMBA_CASE = (power(40), 10)
 def test_batch_size_does_not_change_a_bit(case):
     s, m = case
     runs = [expected_error(s, m, 0.1, trials=150, rng=9, batch_size=b) for b in (1, 7, 1000)]
+    # bitwise: the engine promises results independent of batch size (per-chunk streams, fsum sums)
     assert runs[0] == runs[1] == runs[2]
     assert runs[0].trials == 150
 
@@ -325,6 +329,7 @@ def test_batch_size_does_not_change_a_bit(case):
 def test_adaptive_runs_are_reproducible_across_batches():
     s, m = NUMBA_CASE
     runs = [expected_error(s, m, rtol=2e-3, rng=5, batch_size=b) for b in (1, 64, 999)]
+    # bitwise: the engine promises results independent of batch size (per-chunk streams, fsum sums)
     assert runs[0] == runs[1] == runs[2]
     assert runs[0].trials % mc.CHUNK_DRAWS == 0
     assert runs[0].stderr <= 2e-3 * runs[0].mean
@@ -335,17 +340,22 @@ def test_workers_and_executors_do_not_change_a_bit():
     kw = dict(rtol=2e-3, rng=77, batch_size=64)
     serial = expected_error(s, m, **kw)
     with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(2) as two:
+        # bitwise: the engine promises results independent of executor and workers
         assert expected_error(s, m, executor=one, **kw) == serial
+        # bitwise: the engine promises results independent of executor and workers
         assert expected_error(s, m, executor=two, **kw) == serial
     with ProcessPoolExecutor(2) as procs:
+        # bitwise: the engine promises results independent of executor and workers
         assert expected_error(s, m, executor=procs, **kw) == serial
         fixed = expected_error(*BLAS_CASE, trials=70, rng=1, executor=procs, batch_size=8)
+    # bitwise: the engine promises results independent of executor and batch size
     assert fixed == expected_error(*BLAS_CASE, trials=70, rng=1)
 
 
 def test_draw_values_are_errors_for_draws_of_the_chunk_normals():
     s, m = power(30), 7
     [values] = mc._compute_chunks(s, m, 0.0, 21, [(3, 50)], batch=16)
+    # bitwise: the engine's values are errors_for_draws of the same normals, batched
     assert np.array_equal(values, errors_for_draws(s, chunk_normals(21, 3, 50, 30, m)))
 
 
@@ -353,6 +363,7 @@ def test_seed_reproduces_the_run():
     s, m = NUMBA_CASE
     for rng in (None, 123, np.random.default_rng(4), np.random.SeedSequence(99)):
         est = expected_error(s, m, trials=64, rng=rng)
+        # bitwise: the seed reproduces the run: the same computation in this process
         assert expected_error(s, m, trials=64, rng=est.seed) == est
     assert expected_error(s, m, trials=64, rng=123).seed == 123
     assert expected_error(s, m, trials=64, rng=np.random.SeedSequence(99)).seed == 99
@@ -365,6 +376,7 @@ def test_fixed_trials_need_not_fill_a_chunk():
     head = mc._compute_chunks(s, m, 0.0, 2, [(0, 64)], batch=64)[0]
     full = np.concatenate([head, values[:6]])
     assert short.trials == 70
+    # bitwise: the engine's mean is fsum of the same values over the count
     assert short.mean == math.fsum(full) / 70
 
 
@@ -372,6 +384,17 @@ def test_max_trials_stops_an_adaptive_run_with_a_warning():
     with pytest.warns(UserWarning, match="max_trials = 256"):
         est = expected_error(power(30), 5, rtol=1e-9, max_trials=256, rng=0)
     assert est.trials == 256
+    assert est.converged is False  # the status is data: callers read it, not the warning
+
+
+def test_converged_is_true_when_the_stopping_rule_is_met():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a converged run warns about nothing
+        adaptive = expected_error(power(30), 5, rtol=0.05, max_trials=4096, rng=0)
+    assert adaptive.converged is True and adaptive.trials < 4096
+    assert expected_error(power(30), 5, trials=64, rng=0).converged is True  # fixed trials
 
 
 def test_estimate_fields():
@@ -386,7 +409,8 @@ def test_estimate_fields():
     assert est.mean - lo == pytest.approx(stats.t.ppf(0.975, 99) * est.stderr, rel=1e-14)
     assert est.rtol is None and est.trials == 100 and est.seed == 3
     assert "100 trials" in str(est)
-    assert expected_error(power(20), 4, rng=3).rtol == 1e-3  # the default run is adaptive
+    # bitwise: the default rtol, a copy; the default run is adaptive
+    assert expected_error(power(20), 4, rng=3).rtol == 1e-3
 
 
 def test_small_sample_interval_uses_student_t():
@@ -457,6 +481,23 @@ BAD_EXPECTED = [
     (dict(s=[1.0, 1.0], m=1, executor="pool"), TypeError, "executor must be None"),
     (dict(s=[1.0, 1.0], m=1, batch_size=0), ValueError, r"batch_size must be an integer in"),
     (dict(s=[1e-100, 1e-100], m=1, noise_std=1e100), ValueError, "noise_std must be at most"),
+    # Work that cannot fit: refused at once, naming the argument and the memory it needs.
+    (
+        dict(s=[1.0, 1.0], m=1, trials=10**12),
+        ValueError,
+        r"trials = 1000000000000 needs about 21.8 TiB",
+    ),
+    (
+        dict(s=[1.0, 1.0], m=1, max_trials=10**12),
+        ValueError,
+        r"max_trials = 1000000000000 needs about",
+    ),
+    (dict(s=[1.0] * 4, m=10**6, noise_std=0.1), ValueError, r"m = 1000000 needs about .* TiB"),
+    (
+        dict(s=[1.0] * 4, m=2, trials=64, batch_size=10**12),
+        ValueError,
+        r"batch_size = 1000000000000",
+    ),
 ]
 
 
@@ -473,6 +514,16 @@ BAD_DRAWS = [
     (dict(s=[1.0, 1.0], omega=np.ones((1, 2, 3))), ValueError, "m <= n = 2 columns without noise"),
     (dict(s=[1.0, 1.0], omega=np.full((1, 2, 1), np.nan)), ValueError, "omega must be finite"),
     (dict(s=[1.0, 1.0], omega=np.ones((1, 2, 1)), noise_std=-1.0), ValueError, "noise_std"),
+    (
+        dict(s=[1.0, 1.0], omega=np.ones((1, 2, 1)), noise_std=1e160),
+        ValueError,
+        r"noise_std must be at most sqrt\(max double / m\)",
+    ),
+    (
+        dict(s=[1.0, 1.0], omega=np.zeros((1, 2, 10**6)), noise_std=0.1),
+        ValueError,
+        r"m = 1000000 needs about .* TiB",
+    ),
 ]
 
 
@@ -490,7 +541,7 @@ def test_rank_deficient_noiseless_draw_is_an_error():
 
 
 # ------------------------------------------------------------------------------------------------
-# THEORY.md section 7's reference numbers (independent code, 40,000 draws)
+# docs/theory.md section 7's reference numbers (independent code, 40,000 draws)
 
 
 @pytest.mark.slow

@@ -29,28 +29,24 @@ def test_bounds_figure_draws_every_curve(table):
     fig, ax = plt.subplots()
     assert plot_bounds(table, ax=ax) is ax
     clean = table.select(noise=0.0)
-    assert np.array_equal(  # bitwise: the figure holds a copy of the table's column
+    # bitwise: the figure holds a copy of the table's column
+    assert np.array_equal(
         _line(ax, r"lower bound $\sum_{i>m}s_i^2$").get_ydata(), clean.column("lower")
     )
     hmt = _line(ax, "HMT upper bound (best $k$)")
-    assert np.array_equal(
-        hmt.get_xdata(), [2, 4, 8, 16]
-    )  # bitwise: integer m; m = 1 has no upper bound
-    assert np.array_equal(
-        hmt.get_ydata(), clean.column("hmt_upper")[1:]
-    )  # bitwise: the figure holds a copy of the table's column
+    # bitwise: integer m; m = 1 has no upper bound
+    assert np.array_equal(hmt.get_xdata(), [2, 4, 8, 16])
+    # bitwise: the figure holds a copy of the table's column
+    assert np.array_equal(hmt.get_ydata(), clean.column("hmt_upper")[1:])
     paper = _line(ax, r"paper upper bound $m\sum_{i>m-2}s_i^2$")
-    assert np.array_equal(
-        paper.get_ydata(), clean.column("paper_upper")[1:]
-    )  # bitwise: the figure holds a copy of the table's column
+    # bitwise: the figure holds a copy of the table's column
+    assert np.array_equal(paper.get_ydata(), clean.column("paper_upper")[1:])
     pred = _line(ax, r"prediction $\lambda m$, $\sigma$ = 0")
-    assert np.array_equal(
-        pred.get_ydata(), clean.column("predicted")
-    )  # bitwise: the figure holds a copy of the table's column
+    # bitwise: the figure holds a copy of the table's column
+    assert np.array_equal(pred.get_ydata(), clean.column("predicted"))
     noisy = _line(ax, r"prediction, $\sigma$ = 0.1")
-    assert np.array_equal(
-        noisy.get_ydata(), table.select(noise=0.1).column("predicted")
-    )  # bitwise: the figure holds a copy of the table's column
+    # bitwise: the figure holds a copy of the table's column
+    assert np.array_equal(noisy.get_ydata(), table.select(noise=0.1).column("predicted"))
     assert len(ax.containers) == 2  # Monte-Carlo error bars, one per noise level
     assert ax.get_yscale() == "log" and ax.get_xscale() == "log"
     assert ax.get_title() == "power:1, n = 32"
@@ -60,9 +56,8 @@ def test_bounds_figure_draws_every_curve(table):
 def test_prediction_error_figure(table):
     ax = plot_prediction_error(table, "power:1", title="t")
     line = _line(ax, r"$\sigma$ = 0")
-    assert np.array_equal(
-        line.get_ydata(), table.select(noise=0.0).column("predicted_rel_error")
-    )  # bitwise: the figure holds a copy of the table's column
+    # bitwise: the figure holds a copy of the table's column
+    assert np.array_equal(line.get_ydata(), table.select(noise=0.0).column("predicted_rel_error"))
     assert ax.get_title() == "t"
     plt.close(ax.figure)
 
@@ -91,15 +86,18 @@ def test_bad_input(table):
         plot_bounds(table.select(spectrum="nope"))
 
 
-def test_bridge_figures_are_reexported_lazily():
+def test_bridge_figures_live_in_plotting_and_their_old_names_warn():
     import subprocess
     import sys
 
     import lininv.bridge
     import lininv.plotting
+    from lininv.plotting import _bridge
 
     for name in lininv.plotting._BRIDGE_FIGURES:
-        assert getattr(lininv.plotting, name) is getattr(lininv.bridge, name)
+        assert getattr(lininv.plotting, name) is getattr(_bridge, name)
+        with pytest.warns(DeprecationWarning, match=f"use lininv.plotting.{name}"):
+            assert getattr(lininv.bridge, name) is getattr(lininv.plotting, name)
     # Importing lininv.plotting alone does not import the flows.
     code = "import sys, lininv.plotting; print('lininv.flows' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -154,7 +152,7 @@ def test_histogram_edges_never_fail(values):
 @pytest.mark.parametrize("name", list(DEGENERATE))
 def test_bridge_figures_take_degenerate_data(name):
     from lininv.bridge import Table
-    from lininv.bridge._compare import COMPARE_COLUMNS
+    from lininv.bridge._compare_cell import COMPARE_COLUMNS
     from lininv.plotting import plot_comparison, plot_denoising, plot_initialisation
 
     v = DEGENERATE[name]

@@ -3,7 +3,7 @@
 import mpmath
 import numpy as np
 import pytest
-from helpers import EPS, assert_close
+from helpers import EPS, assert_close, nudge
 from hypothesis import given
 from scipy import integrate, stats
 
@@ -129,9 +129,9 @@ def test_log_prob_integrates_to_one_in_2d():
 
 
 def test_log_prob_at_condition_1e12_against_mpmath():
-    s = np.array([1.0, 1e-4, 1e-8, 1e-12])
+    s = nudge([1.0, 1e-4, 1e-8, 1e-12])
     prior = LinearInvertiblePrior.from_singular_values(s, rng=5)
-    x = prior.sample(1, rng=6)[0]
+    x = nudge(prior.sample(1, rng=6)[0])
     mpmath.mp.dps = 50
     G = mpmath.matrix(prior.G.tolist())
     z = mpmath.lu_solve(G, mpmath.matrix(x.tolist()))

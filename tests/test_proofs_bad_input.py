@@ -142,6 +142,14 @@ BAD_CALLS = [
     ),
     (pn.run_steps, dict(steps=["4z"]), ValueError, "step must be one of"),
     (pn.run_steps, dict(seed=-1), ValueError, "seed must be an integer in"),
+    # precision = 1e12 asked step 8c for 4e16 draws (568 PiB) before anything was refused
+    (
+        pn.check_two_dimensional,
+        dict(precision=1e12),
+        ValueError,
+        r"precision = 1e\+12 needs about .* EiB of memory",
+    ),
+    (pn.run_steps, dict(precision=1e12), ValueError, r"precision = 1e\+12 needs about"),
 ]
 
 

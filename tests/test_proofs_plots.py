@@ -73,14 +73,13 @@ DEGENERATE_SPECTRA = {
 @pytest.mark.parametrize("name", list(DEGENERATE_SPECTRA))
 def test_figures_of_draws_take_errors_equal_up_to_rounding(name):
     s = DEGENERATE_SPECTRA[name]
-    for draws in (2, 40):
-        ax = pn.plot_lower_bound_draws(s, 2, draws=draws, rng=0)
-        assert sum(p.get_height() for p in ax.patches) == draws
-        ax.figure.canvas.draw()
-        assert np.all(np.isfinite(ax.get_xlim()))
-        ax = pn.plot_hmt_draws(s, 4, 2, draws=draws, rng=0)
-        ax.figure.canvas.draw()
-        assert np.all(np.isfinite(ax.get_xlim()))
+    ax = pn.plot_lower_bound_draws(s, 2, draws=40, rng=0)
+    assert sum(p.get_height() for p in ax.patches) == 40
+    ax.figure.canvas.draw()  # tick locators and formatters run here
+    assert np.all(np.isfinite(ax.get_xlim()))
+    ax = pn.plot_hmt_draws(s, 4, 2, draws=40, rng=0)
+    ax.figure.canvas.draw()
+    assert np.all(np.isfinite(ax.get_xlim()))
 
 
 @pytest.mark.parametrize(

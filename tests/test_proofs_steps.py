@@ -168,7 +168,7 @@ def test_wrong_statement_fails(check, settings, wrong):
 def test_reproducible_from_seed(check, settings, wrong):
     a = check(**settings, rng=5)
     b = check(**settings, rng=5)
-    assert a == b
+    assert a == b  # bitwise: the same seed: the same computation twice in this process
     json.dumps(a.to_dict(), allow_nan=False)  # JSON-ready
 
 
@@ -176,7 +176,7 @@ def test_result_seed_reproduces_an_unseeded_run():
     settings = dict(cases=[("power", sp.power(8), 3)], precision=0.05)
     a = pn.check_lower_bound(**settings, rng=np.random.default_rng(3))
     b = pn.check_lower_bound(**settings, rng=a.seed)
-    assert a == b
+    assert a == b  # bitwise: the result's seed reproduces the run in this process
 
 
 def test_monte_carlo_evidence_states_trials_and_ci():
@@ -201,7 +201,7 @@ def test_step_7_reports_a_measured_table():
     )
     assert len(r.table.rows) == 2
     row = dict(zip(r.table.columns, r.table.rows[0], strict=True))
-    assert row["m"] == 4 and row["sigma"] == 0.0
+    assert row["m"] == 4 and row["sigma"] == 0.0  # bitwise: m and sigma are copies of the settings
     assert row["prediction"] == pytest.approx(lininv.predicted_error(sp.power(16), 4))
     assert row["pred/E - 1"] == pytest.approx(row["prediction"] / row["E (MC)"] - 1)
     assert row["95% CI lo"] <= row["pred/E - 1"] <= row["95% CI hi"]

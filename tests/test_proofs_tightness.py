@@ -1,14 +1,20 @@
 """The tightness search: finds the paper bound's looseness, the lower bound's tightness, and
 finds and confirms counterexamples to false claims. Small sizes and budgets (seconds)."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
 import lininv
-from lininv._montecarlo import errors_for_draws
+import proofs_numeric
+from lininv import errors_for_draws
+from lininv._table import Table
+from lininv.cli import main as lininv_main
 from proofs_numeric import tightness as tt
 from proofs_numeric._kernels import residual_errors
-from proofs_numeric._tightness import _objective
+from proofs_numeric._search import _objective
 
 QUICK = dict(draws=128, maxiter=4, popsize=5, max_trials=4096)
 
@@ -66,6 +72,7 @@ def test_a_false_conjecture_is_found_and_confirmed_by_monte_carlo():
 
 def test_search_is_reproducible_from_its_seed():
     a = tt.search("hmt", family="power", n=10, m=4, rng=6, **QUICK)
+    # bitwise: the result's seed reproduces the search in this process
     assert tt.search("hmt", family="power", n=10, m=4, rng=a.seed, **QUICK) == a
 
 
@@ -76,7 +83,8 @@ def test_common_random_numbers_objective_is_the_same_for_both_kernels():
     for theta in ([3.0, -2.0, 0.5], [7.0, -6.0, 1.5], [1.0, 0.0, 0.0]):
         # engine: certified 1e-6 relative per draw (its docstring); QR kernel: 8 n eps.
         assert f(np.array(theta)) == pytest.approx(g(np.array(theta)), rel=1e-6)
-        assert f(np.array(theta)) == f(np.array(theta))  # same stack, deterministic
+        # bitwise: the same stack, the same computation twice; same stack, deterministic
+        assert f(np.array(theta)) == f(np.array(theta))
 
 
 def test_families_give_positive_descending_floored_spectra():
@@ -85,15 +93,81 @@ def test_families_give_positive_descending_floored_spectra():
         lo, hi = np.array(fam.bounds(9)).T
         for _ in range(5):
             s = tt.spectrum(name, lo + (hi - lo) * rng.random(lo.size), 9, 1e-10)
+            # bitwise: s_1^2 is 1^-a, exp(0) or 1.0, and sqrt(1) = 1: IEEE special cases, exactly 1
             assert s.shape == (9,) and s[0] == 1.0
             assert np.all(np.diff(s) <= 0) and s[-1] ** 2 >= 1e-10 * (1 - 1e-15)
 
 
-def test_quick_campaign_and_its_command_line(tmp_path, capsys):
-    assert tt.main(["--quick", "--seed", "0", "--output", str(tmp_path / "t")]) == 0
-    out = capsys.readouterr().out
-    assert "Verdict:" in out and (tmp_path / "t.json").exists() and (tmp_path / "t.txt").exists()
-    assert tt.main(["--seed", "-1"]) == 2
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One quick campaign through the command line: (exit status, output folder, captured)."""
+    folder = tmp_path_factory.mktemp("tightness")
+    return lininv_main(["tightness", "--quick", "--output", str(folder / "t")]), folder
+
+
+def test_quick_campaign_and_its_command_line(quick):
+    code, folder = quick
+    data = json.loads((folder / "t.json").read_text())
+    results = [r for v in data["bounds"].values() for r in v] + data["conjecture"]["results"]
+    # 0 when every fresh estimate reached its rtol, 3 (incomplete) when some hit the trial cap
+    assert code == (0 if all(r["converged"] for r in results) else 3)
+    assert not data["conjecture"]["counterexample"]
+    assert data["provenance"]["seed"] == 0 and "lininv tightness" in data["provenance"]["command"]
+    assert (folder / "t.txt").read_text().startswith("# lininv: ")
+    assert "Verdict:" in (folder / "t.txt").read_text()
+    table = Table.read_csv(folder / "t.csv")
+    assert table.meta["seed"] == "0" and len(table) == len(results)
+    assert sorted(p.name for p in folder.iterdir()) == ["t.csv", "t.json", "t.txt"]
+
+
+def test_a_resumed_campaign_equals_the_uninterrupted_one(quick, monkeypatch):
+    _, folder = quick
+    data = json.loads((folder / "t.json").read_text())
+    done = {k: [tt.SearchResult.from_dict(r) for r in v] for k, v in data["bounds"].items()}
+    conj = [tt.SearchResult.from_dict(r) for r in data["conjecture"]["results"]]
+    families = tt.QUICK["conjecture"]["families"]
+    for n, m in tt.QUICK["conjecture"]["sizes"]:
+        # A size's searches as explore returned them (by ratio, stably in family order), before
+        # the confirmation stage, which the resumed campaign reruns with the same seeds.
+        found = sorted(
+            (r for r in conj if (r.n, r.m) == (n, m)),
+            key=lambda r: (r.ratio, families.index(r.family)),
+        )
+        done[f"conjecture:n={n},m={m}"] = [dataclasses.replace(r, confirmation=None) for r in found]
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a finished cell must not be searched again")
+
+    monkeypatch.setattr(proofs_numeric._campaign, "explore", no_search)
+    monkeypatch.setattr(proofs_numeric._conjecture, "explore", no_search)
+    cells = []
+    report = tt.run_tightness(quick=True, seed=0, done=done, on_cell=lambda k, r: cells.append(k))
+    assert cells == []  # nothing computed
+    again = json.loads(json.dumps(report.to_dict()))
+    again.pop("runtime_seconds"), data.pop("runtime_seconds"), data.pop("provenance")
+    assert again == data  # bitwise: the same cells and the same seeds give the same report
+
+
+def test_tightness_command_refuses_bad_input_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    for argv, message in (
+        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--output", "afile/t"], "exists and is not a folder"),
+        (["--output", "adir/"], "must be a file path, not a folder"),
+    ):
+        assert lininv_main(["tightness", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing written
+    assert tt.main(["--seed", "-1"]) == 2  # python -m proofs_numeric.tightness: the same command
+
+
+def test_tightness_help_documents_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        lininv_main(["tightness", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0" in out and "130 interrupted" in out and "For tightness: 1" in out
 
 
 BAD = [

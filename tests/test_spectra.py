@@ -15,18 +15,22 @@ def test_power_law():
 
 def test_geometric():
     assert_close(make_spectrum("exp:0.5", 4) ** 2, 0.5 ** np.arange(4))
+    # bitwise: sqrt(1) ** k = 1 exactly (C99 Annex F: pow(1, y) = 1)
     assert np.array_equal(make_spectrum("exp:1", 3), np.ones(3))
 
 
 def test_flat_and_power_zero_are_flat():
-    assert np.array_equal(make_spectrum("flat", 4), np.ones(4))
+    assert np.array_equal(make_spectrum("flat", 4), np.ones(4))  # bitwise: flat is np.ones
+    # bitwise: i ** -0.0 = 1 exactly (C99 Annex F: pow(x, 0) = 1)
     assert np.array_equal(make_spectrum("power:0", 4), np.ones(4))
 
 
 def test_file_any_order_with_comments(tmp_path):
     path = tmp_path / "s.txt"
     path.write_text("# singular values\n0.5 2.0\n1.0\n")
+    # bitwise: decimal to binary conversion is correctly rounded: the same bits everywhere
     assert np.array_equal(make_spectrum(str(path)), [2.0, 1.0, 0.5])
+    # bitwise: decimal to binary conversion is correctly rounded: the same bits everywhere
     assert np.array_equal(make_spectrum(path, 3), [2.0, 1.0, 0.5])
 
 

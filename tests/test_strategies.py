@@ -28,6 +28,7 @@ def test_spectra_are_valid(s):
 def test_family_condition_number_is_exact(family):
     s = spectrum_from_family(family, 17, 1e12, 0.3)
     expected = 1.0 if family == "flat" else 1e12
+    # bitwise: s_1 is exp(-0.0) or 1.0: C99 Annex F special values, log(1) = +0, exp(-0) = 1
     assert s[0] == 1.0
     assert abs(s[0] / s[-1] / expected - 1) < 1e-12
 

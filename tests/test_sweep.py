@@ -325,6 +325,10 @@ BAD = [
     (dict(spectra=[1.0, 1.0], ms=[1], max_trials=3), ValueError, "max_trials must be an integer"),
     (dict(spectra=[1.0, 1.0], ms=[1], rng="x"), TypeError, "rng must be None"),
     (dict(spectra=[1.0, 1.0], ms=[1], executor=3), TypeError, "executor must be None"),
+    # What expected_error would refuse in a cell is refused before the first cell.
+    (dict(spectra=[1.0, 1.0], ms=[1], noise_stds=[1e300]), ValueError, "noise_stds must be at"),
+    (dict(spectra=[1.0, 1.0], ms=[1], trials=10**12), ValueError, "trials = 1000000000000 needs"),
+    (dict(spectra=[1.0, 1.0], ms=[1], max_trials=10**12), ValueError, "max_trials = 10+ needs"),
 ]
 
 

@@ -347,6 +347,83 @@ BAD_CALLS = [
         TypeError,
         "s must be a real numeric array",
     ),
+    # The range rule of from_singular_values, now applied by every constructor: these were
+    # accepted, and mle then returned NaN and conditional_error inf.
+    (
+        "G whose singular values square to underflow",
+        lambda: L.LinearInvertiblePrior(1e-200 * np.eye(2)),
+        ValueError,
+        r"G must have singular values with squares representable in double precision .* got "
+        r"singular values in \[1e-200, 1e-200\]",
+    ),
+    (
+        "G whose singular values square to overflow",
+        lambda: L.LinearInvertiblePrior(1e200 * np.eye(2)),
+        ValueError,
+        r"G must have singular values with squares representable .* in \[1e\+200, 1e\+200\]",
+    ),
+    (
+        "covariance whose eigenvalues are subnormal",
+        lambda: L.LinearInvertiblePrior.from_covariance(1e-310 * np.eye(2)),
+        ValueError,
+        r"Sigma must have eigenvalue square roots \(the singular values of G\) with squares "
+        "representable",
+    ),
+    (
+        "data too small for a representable covariance",
+        lambda: L.LinearInvertiblePrior.fit(1e-200 * np.vstack([np.eye(2), -np.eye(2)])),
+        ValueError,
+        r"X must have principal standard deviations .* with squares representable",
+    ),
+    (
+        "low-rank G whose singular values square to underflow",
+        lambda: L.LowRankPrior(1e-200 * np.eye(3)[:, :2]),
+        ValueError,
+        "G must have singular values with squares representable",
+    ),
+    (
+        "estimate beyond the double range",
+        lambda: L.mle(PRIOR, 1e-300 * A2, 1e300 * Y2),
+        ValueError,
+        "the estimate is not representable in double precision",
+    ),
+    (
+        "trials that cannot fit in memory",
+        lambda: L.expected_error(GOOD_S, 2, trials=10**12),
+        ValueError,
+        r"trials = 1000000000000 needs about 21.8 TiB of memory",
+    ),
+    (
+        "max_trials that cannot fit in memory",
+        lambda: L.expected_error(GOOD_S, 2, max_trials=10**12),
+        ValueError,
+        r"max_trials = 1000000000000 needs about 21.8 TiB of memory",
+    ),
+    (
+        "m whose m x m matrices cannot fit in memory",
+        lambda: L.expected_error(GOOD_S, 10**6, 0.1),
+        ValueError,
+        r"m = 1000000 needs about .* TiB of memory \(with n = 4",
+    ),
+    (
+        "noise beyond the Monte-Carlo range",
+        lambda: L.expected_error(GOOD_S, 2, 1e160),
+        ValueError,
+        "noise_std must be at most 1e150 times s_max = 2",
+    ),
+    (
+        "sweep cell that cannot fit in memory",
+        lambda: L.sweep(GOOD_S, [2], trials=10**12),
+        ValueError,
+        r"trials = 1000000000000 needs about 21.8 TiB of memory \(mostly the per-draw errors "
+        "it holds for spectrum 's'\\)",
+    ),
+    (
+        "sweep noise beyond the Monte-Carlo range",
+        lambda: L.sweep(GOOD_S, [2], [1e300]),
+        ValueError,
+        "noise_stds must be at most 1e150 times s_max = 2 for spectrum 's'; got 1e\\+300",
+    ),
 ]
 
 
@@ -369,6 +446,13 @@ NEEDS_FACTOR = {
     "rank-deficient A",
     "indefinite covariance",
     "numerically singular covariance",
+    # singular values are properties of the factor, as is the size of the estimate
+    "G whose singular values square to underflow",
+    "G whose singular values square to overflow",
+    "covariance whose eigenvalues are subnormal",
+    "data too small for a representable covariance",
+    "low-rank G whose singular values square to underflow",
+    "estimate beyond the double range",
 }
 
 

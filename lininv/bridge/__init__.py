@@ -1,10 +1,12 @@
-"""The nonlinear bridge: flow recovery beside the linear theory, and the paper in miniature.
+"""The nonlinear bridge: flow recovery beside the linear theory.
 
-A trained flow prior ``G`` (:mod:`lininv.flows`) is used to recover signals by latent-space
-optimisation; its error is set beside what the linear theory predicts for it (with the singular
-values of its Jacobian at the truth, and for the best linear Gaussian of the training data) and
-beside two baselines: Lasso in a DCT basis and a rank-k linear generator (the linear analogue of a
-GAN). THEORY.md sections 8 and 9 give the mathematics.
+A trained flow prior ``G`` (any :class:`lininv.flows.FlowPrior`) is used to recover signals by
+latent-space optimisation; its error is set beside what the linear theory predicts for it (with
+the singular values of its Jacobian at the truth, and for the best linear Gaussian of the training
+data) and beside two baselines: Lasso in a DCT basis and a rank-k linear generator (the linear
+analogue of a GAN). ``docs/theory.md`` sections 8 and 9 give the mathematics. This package
+computes and returns data; the paper's experiments built on it are in :mod:`lininv.experiments`,
+the figures in :mod:`lininv.plotting`.
 
 API index
 ---------
@@ -27,30 +29,21 @@ Baselines
     DEFAULT_RANK_K_GAMMAS    rank-k ridge weights tried on held-out data
 Comparison
     compare                  flow vs linear predictions vs baselines over m (Comparison)
-    Comparison               table, per-signal errors, settings
+    Comparison               table, per-signal errors, settings, timing
     mean_ci                  mean and Student-t confidence interval
     Table                    rows of results: to_csv, to_json, to_markdown
-The paper's experiments in miniature (8x8 digits; ``lininv experiments NAME``)
-    compressed_sensing       1: error vs m, flow vs Lasso vs rank-k vs linear predictions
-    denoising                2: error vs gamma at several noise levels, linear optimum marked
-    inpainting               3: centre mask, z = 0 vs random starts
-    initialisation           4a: error vs ||z_init|| at gamma = 0 and the best gamma
-    dataset_bias             4b: train without a class, recover it (out of distribution)
-    likelihood_proxy         rank correlation of ||z||^2 and -log p_G(x)
-    ExperimentResult         table, figure, settings; save(folder) writes CSV, JSON, PNG
-    EXPERIMENTS, SMALL       experiments by command name; reduced settings
-    digits_data, DigitsData  dequantised train / validation / test digits
-    centre_mask              observed pixels for inpainting
-    training_recipe          the default flow's training settings, reused for the biased flow
-Figures (ax=None, return the Axes)
-    plot_comparison          error vs m with CIs, predictions and the rank-k floor
-    plot_denoising           error vs gamma per noise level
-    plot_inpainting          bar chart of inpainting errors
-    plot_images              mosaic of 8x8 images
-    plot_initialisation      error vs ||z_init||
-    plot_likelihood_proxy    ||z||^2 against -log p_G(x)
+Deprecated (warn on access; removed in the next release)
+    compressed_sensing, denoising, inpainting, initialisation, dataset_bias, likelihood_proxy,
+    ExperimentResult, EXPERIMENTS, SMALL, digits_data, DigitsData, centre_mask,
+    training_recipe          moved to :mod:`lininv.experiments`
+    plot_comparison, plot_denoising, plot_inpainting, plot_images, plot_initialisation,
+    plot_likelihood_proxy    moved to :mod:`lininv.plotting`
 """
 
+import warnings
+from typing import Any
+
+from lininv._stats import mean_ci
 from lininv._table import Table
 from lininv.bridge._baselines import (
     DEFAULT_LASSO_LAMBDAS,
@@ -59,30 +52,7 @@ from lininv.bridge._baselines import (
     lasso_dct,
     low_rank_recover,
 )
-from lininv.bridge._compare import Comparison, compare, mean_ci
-from lininv.bridge._experiments import (
-    EXPERIMENTS,
-    SMALL,
-    DigitsData,
-    ExperimentResult,
-    centre_mask,
-    compressed_sensing,
-    dataset_bias,
-    denoising,
-    digits_data,
-    initialisation,
-    inpainting,
-    likelihood_proxy,
-    training_recipe,
-)
-from lininv.bridge._figures import (
-    plot_comparison,
-    plot_denoising,
-    plot_images,
-    plot_initialisation,
-    plot_inpainting,
-    plot_likelihood_proxy,
-)
+from lininv.bridge._compare import Comparison, compare
 from lininv.bridge._predictions import (
     LinearPrediction,
     global_predictions,
@@ -111,23 +81,52 @@ __all__ = [
     "Comparison",
     "mean_ci",
     "Table",
-    "compressed_sensing",
-    "denoising",
-    "inpainting",
-    "initialisation",
-    "dataset_bias",
-    "likelihood_proxy",
-    "ExperimentResult",
-    "EXPERIMENTS",
-    "SMALL",
-    "digits_data",
-    "DigitsData",
-    "centre_mask",
-    "training_recipe",
-    "plot_comparison",
-    "plot_denoising",
-    "plot_inpainting",
-    "plot_images",
-    "plot_initialisation",
-    "plot_likelihood_proxy",
 ]
+
+#: Old public names, still importable for one release: name -> new home.
+DEPRECATED = {
+    **dict.fromkeys(
+        (
+            "compressed_sensing",
+            "denoising",
+            "inpainting",
+            "initialisation",
+            "dataset_bias",
+            "likelihood_proxy",
+            "ExperimentResult",
+            "EXPERIMENTS",
+            "SMALL",
+            "digits_data",
+            "DigitsData",
+            "centre_mask",
+            "training_recipe",
+        ),
+        "lininv.experiments",
+    ),
+    **dict.fromkeys(
+        (
+            "plot_comparison",
+            "plot_denoising",
+            "plot_inpainting",
+            "plot_images",
+            "plot_initialisation",
+            "plot_likelihood_proxy",
+        ),
+        "lininv.plotting",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in DEPRECATED:
+        from importlib import import_module
+
+        module = DEPRECATED[name]
+        warnings.warn(
+            f"lininv.bridge.{name} is deprecated and will be removed in the next release; "
+            f"use {module}.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(import_module(module), name)
+    raise AttributeError(f"module 'lininv.bridge' has no attribute {name!r}")

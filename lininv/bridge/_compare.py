@@ -9,94 +9,50 @@ from typing import Any
 
 import numpy as np
 
-from lininv._estimators import map_estimate
+from lininv._io import CellStore
 from lininv._low_rank import LowRankPrior
 from lininv._prior import LinearInvertiblePrior
+from lininv._progress import Progress, check_progress, progress_sink
+from lininv._random import seed_from, stream
 from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import as_matrix, check_choice, check_int, check_real, describe
-from lininv.bridge._baselines import (
-    DEFAULT_LASSO_LAMBDAS,
-    DEFAULT_RANK_K_GAMMAS,
-    lasso_dct,
-    low_rank_recover,
+from lininv.bridge._baselines import DEFAULT_LASSO_LAMBDAS, DEFAULT_RANK_K_GAMMAS
+from lininv.bridge._compare_cell import (
+    COMPARE_COLUMNS,
+    METHODS,
+    CompareStream,
+    ComparisonSettings,
+    compare_cell,
+    squared_errors,
+    table_row,
 )
-from lininv.bridge._predictions import check_ms, global_predictions, local_predictions
-from lininv.bridge._recovery import INITS, check_flow, recover
-from lininv.bridge._store import CellStore, cell_rng, seed_entropy
+from lininv.bridge._predictions import (
+    LOCAL_NEEDS,
+    check_ms,
+    global_predictions,
+    predictions_at,
+)
+from lininv.bridge._recovery import INITS, RECOVERY_NEEDS
+from lininv.flows._protocol import FlowPrior, check_flow_prior
 
-__all__ = ["Comparison", "compare", "mean_ci", "COMPARE_COLUMNS", "squared_errors"]
-
-METHODS = ("flow", "lasso", "rank_k", "gauss")
-
-COMPARE_COLUMNS = [
-    "m",
-    *[f"{meth}_{stat}" for meth in METHODS for stat in ("mean", "lo", "hi")],
-    "flow_converged",
-    "flow_minus_lasso_lo",
-    "flow_minus_lasso_hi",
-    "flow_minus_rank_k_lo",
-    "flow_minus_rank_k_hi",
-    "rank_k_floor",
-    "local_lower",
-    "local_predicted",
-    "local_upper",
-    "global_lower",
-    "global_predicted",
-    "global_upper",
-    "lasso_lambda",
-    "rank_k_gamma",
-    "n_signals",
-    "draws",
+__all__ = [
+    "Comparison",
+    "ComparisonSettings",
+    "CompareStream",
+    "compare",
+    "compare_validated",
+    "comparison_settings",
+    "COMPARE_COLUMNS",
+    "COMPARE_NEEDS",
+    "squared_errors",
 ]
 
-
-def squared_errors(X_hat: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Row-wise :math:`\\|\\hat x - x\\|^2`."""
-    D = X_hat - X
-    return np.einsum("kn,kn->k", D, D)
+#: The members of :class:`lininv.flows.FlowPrior` that :func:`compare` uses.
+COMPARE_NEEDS = tuple(dict.fromkeys(RECOVERY_NEEDS + LOCAL_NEEDS))
 
 
-def mean_ci(values: Any, level: float = 0.95) -> tuple[float, float, float]:
-    r"""Mean and a Student-t confidence interval for i.i.d. values.
-
-    Parameters
-    ----------
-    values : array_like of shape (N,)
-        At least 2 values.
-    level : float, default=0.95
-
-    Returns
-    -------
-    mean, lo, hi : float
-        :math:`\bar v \pm t_{N-1, (1+\text{level})/2}\, s/\sqrt N`.
-
-    Examples
-    --------
-    >>> from lininv.bridge import mean_ci
-    >>> [round(v, 4) for v in mean_ci([1.0, 2.0, 3.0])]
-    [2.0, -0.4841, 4.4841]
-    """
-    from scipy import stats
-
-    level = check_real("level", level, low=0.0, low_open=True)
-    if level >= 1.0:
-        raise ValueError(f"level must be < 1 (a coverage probability); got {level:g}")
-    v = np.asarray(values, dtype=float).ravel()
-    if v.size < 2:
-        raise ValueError(
-            f"values must hold at least 2 numbers for a confidence interval; got {v.size}"
-        )
-    if not np.all(np.isfinite(v)):
-        raise ValueError(
-            f"values must be finite; got {int(np.sum(~np.isfinite(v)))} NaN or infinite entries"
-        )
-    mean = float(v.mean())
-    half = float(stats.t.ppf(0.5 + level / 2.0, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    return mean, mean - half, mean + half
-
-
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
     """What :func:`compare` returns.
 
@@ -132,7 +88,7 @@ class Comparison:
 
 @single_blas_thread
 def compare(
-    flow: Any,
+    flow: FlowPrior,
     X_test: Any,
     ms: Sequence[int],
     *,
@@ -152,14 +108,15 @@ def compare(
     chunk: int | None = None,
     rng: Any = None,
     store: CellStore | None = None,
-    progress: bool = False,
+    progress: Progress = False,
 ) -> Comparison:
     r"""Flow recovery error against the linear predictions, Lasso and a rank-k generator, per ``m``.
 
     Parameters
     ----------
-    flow : lininv.flows.Flow
-        The trained flow prior ``G``.
+    flow : lininv.flows.FlowPrior
+        The trained flow prior ``G`` (members ``n``, ``inverse``, ``forward_and_pullback`` and
+        ``jacobian`` are used).
     X_test : array_like of shape (N, n)
         Test signals :math:`x_0` (``N >= 2``), in the flow's signal units.
     ms : sequence of int
@@ -200,12 +157,16 @@ def compare(
     chunk : int, optional
         Passed to :func:`recover` (problems are ordered signal by signal, draw by draw).
     rng : None, int, SeedSequence or Generator, default=None
-        Seed. Each ``m`` draws from its own stream (``SeedSequence(seed, spawn_key=(m,))``), so a
-        cell's result depends on the seed and ``m`` alone.
-    store : CellStore, optional
-        Finished cells are saved there and reused on the next call (resume).
-    progress : bool, default=False
-        Print one line per finished cell.
+        Seed (an int is used as is; anything else gives one, recorded as ``params["seed"]``).
+        Each ``m`` draws from its own named streams (:class:`CompareStream`,
+        ``SeedSequence(seed, spawn_key=(stream, m))``), so a cell's result depends on the seed
+        and ``m`` alone.
+    store : lininv._io.CellStore, optional
+        An open store: finished cells are saved there and reused on the next call (resume).
+    progress : bool or callable, default=False
+        ``True`` for a progress bar, or a callback receiving a
+        :class:`lininv._progress.ProgressEvent` per finished ``m`` (label ``"m = 16"``, info the
+        four mean errors).
 
     Returns
     -------
@@ -218,7 +179,7 @@ def compare(
     intervals over signals. The linear predictions are those of :func:`local_predictions` and
     :func:`global_predictions`, averaged over the test signals.
     """
-    flow = check_flow(flow)
+    flow = check_flow_prior(flow, needs=COMPARE_NEEDS)
     n = int(flow.n)
     X_test = as_matrix(
         "X_test", X_test, shape=(None, n), shape_hint=f" to match the flow's n = {n}"
@@ -231,6 +192,54 @@ def compare(
         "X_train", X_train, shape=(None, n), shape_hint=f" to match the flow's n = {n}"
     )
     m_values = check_ms(ms, n)
+    settings = comparison_settings(
+        n,
+        noise_std=noise_std,
+        gamma=gamma,
+        draws=draws,
+        k=k,
+        init=init,
+        lasso_lambdas=lasso_lambdas,
+        rank_k_gammas=rank_k_gammas,
+        image_shape=image_shape,
+        reg=reg,
+        max_iter=max_iter,
+        batch=batch,
+        chunk=chunk,
+    )
+    if store is not None and not isinstance(store, CellStore):
+        raise TypeError(f"store must be a CellStore or None; got {describe(store)}")
+    progress = check_progress(progress)
+    seed = seed_from(rng)
+    if X_val is None:
+        pick = stream(seed, CompareStream.VALIDATION_PICK).permutation(X_train.shape[0])
+        X_val = X_train[np.sort(pick[: min(50, X_train.shape[0])])]
+    else:
+        X_val = as_matrix(
+            "X_val", X_val, shape=(None, n), shape_hint=f" to match the flow's n = {n}"
+        )
+    return compare_validated(
+        flow, X_test, m_values, X_train, X_val, settings, seed, store=store, progress=progress
+    )
+
+
+def comparison_settings(
+    n: int,
+    *,
+    noise_std: float = 0.0,
+    gamma: float = 0.0,
+    draws: int = 1,
+    k: int = 16,
+    init: str = "zeros",
+    lasso_lambdas: Sequence[float] = DEFAULT_LASSO_LAMBDAS,
+    rank_k_gammas: Sequence[float] = DEFAULT_RANK_K_GAMMAS,
+    image_shape: Sequence[int] | None = None,
+    reg: float = 0.0,
+    max_iter: int = 1000,
+    batch: str = "lockstep",
+    chunk: int | None = None,
+) -> ComparisonSettings:
+    """Validate :func:`compare`'s settings for signals of dimension ``n`` (same meanings)."""
     noise_std = check_real("noise_std", noise_std, low=0.0)
     gamma = check_real("gamma", gamma, low=0.0)
     draws = check_int("draws", draws, low=1)
@@ -238,111 +247,86 @@ def compare(
     init = check_choice("init", init, INITS)
     if init in ("fixed_norm", "null_space"):
         raise ValueError(f"init must be one needing no scale or truth here; got {init!r}")
-    lams = _weights("lasso_lambdas", lasso_lambdas)
-    rgams = _weights("rank_k_gammas", rank_k_gammas)
-    shape = _image_shape(image_shape, n)
-    max_iter = check_int("max_iter", max_iter, low=1)
-    batch = check_choice("batch", batch, ("lockstep", "loop", "joint"))
-    if chunk is not None:
-        chunk = check_int("chunk", chunk, low=1)
-    if store is not None and not isinstance(store, CellStore):
-        raise TypeError(f"store must be a CellStore or None; got {describe(store)}")
-    entropy = seed_entropy(rng)
-    if X_val is None:
-        pick = cell_rng(entropy, 0).permutation(X_train.shape[0])[: min(50, X_train.shape[0])]
-        X_val = X_train[np.sort(pick)]
-    else:
-        X_val = as_matrix(
-            "X_val", X_val, shape=(None, n), shape_hint=f" to match the flow's n = {n}"
-        )
+    return ComparisonSettings(
+        noise_std=noise_std,
+        gamma=gamma,
+        draws=draws,
+        k=k,
+        init=init,
+        lasso_lambdas=_weights("lasso_lambdas", lasso_lambdas),
+        rank_k_gammas=_weights("rank_k_gammas", rank_k_gammas),
+        image_shape=_image_shape(image_shape, n),
+        reg=reg,
+        max_iter=check_int("max_iter", max_iter, low=1),
+        batch=check_choice("batch", batch, ("lockstep", "loop", "joint")),
+        chunk=None if chunk is None else check_int("chunk", chunk, low=1),
+    )
 
-    prior = LinearInvertiblePrior.fit(X_train, reg=reg)
-    generator = LowRankPrior.fit(X_train, k)
+
+def compare_validated(
+    flow: FlowPrior,
+    X_test: np.ndarray,
+    m_values: np.ndarray,
+    X_train: np.ndarray,
+    X_val: np.ndarray,
+    settings: ComparisonSettings,
+    seed: int,
+    *,
+    store: CellStore | None = None,
+    progress: Progress = False,
+    task: str = "compare",
+) -> Comparison:
+    """:func:`compare` for validated arguments (the experiments call it after their checks).
+
+    ``task`` names the computation in the progress events.
+    """
+    prior = LinearInvertiblePrior.fit(X_train, reg=settings.reg)
+    generator = LowRankPrior.fit(X_train, settings.k)
     floor = np.asarray(generator.representation_error(X_test))
-    glob = global_predictions(prior, m_values, noise_std)
+    glob = global_predictions(prior, m_values, settings.noise_std)
     params = {
-        "noise_std": noise_std,
-        "gamma": gamma,
-        "draws": draws,
-        "k": k,
-        "init": init,
-        "lasso_lambdas": lams.tolist(),
-        "rank_k_gammas": rgams.tolist(),
-        "reg": reg,
-        "max_iter": max_iter,
-        "batch": batch,
-        "chunk": chunk,
-        "seed": entropy,
+        **settings.params(),
+        "seed": seed,
         "n_test": X_test.shape[0],
         "n_val": X_val.shape[0],
     }
-    settings = {
-        "noise_std": noise_std,
-        "gamma": gamma,
-        "draws": draws,
-        "init": init,
-        "lams": lams,
-        "rgams": rgams,
-        "shape": shape,
-        "max_iter": max_iter,
-        "batch": batch,
-        "chunk": chunk,
-    }
     seconds = dict.fromkeys(["flow", "lasso", "rank_k", "gauss", "local"], 0.0)
-
     table = Table(COMPARE_COLUMNS, title="Recovery error ||x_hat - x0||^2 vs m")
     errors: dict[str, list[np.ndarray]] = {meth: [] for meth in METHODS}
     local = None
     compute_seconds = 0.0
-    for i, m in enumerate(m_values):
-        key = f"m={m}"
-        cell = store.get(key) if store is not None else None
-        if cell is None:
-            t_cell = time.perf_counter()
-            if local is None:
-                t0 = time.perf_counter()
-                local = local_predictions(flow, X_test, m_values, noise_std).mean()
-                seconds["local"] += time.perf_counter() - t0
-            cell = _compare_cell(
-                flow, X_test, X_val, int(m), prior, generator, entropy, settings, seconds
-            )
-            cell["local"] = [
-                float(local.lower[i]),
-                float(local.predicted[i]),
-                float(local.upper[i]),
-            ]
-            cell["seconds"] = time.perf_counter() - t_cell
-            if store is not None:
-                store.put(key, cell)
-        compute_seconds += float(cell.get("seconds") or 0.0)
-        per = {meth: np.asarray(cell["errors"][meth], dtype=float) for meth in METHODS}
-        for meth in METHODS:
-            errors[meth].append(per[meth])
-        row: dict[str, Any] = {"m": int(m)}
-        for meth in METHODS:
-            row[f"{meth}_mean"], row[f"{meth}_lo"], row[f"{meth}_hi"] = mean_ci(per[meth])
-        _, row["flow_minus_lasso_lo"], row["flow_minus_lasso_hi"] = mean_ci(
-            per["flow"] - per["lasso"]
-        )
-        _, row["flow_minus_rank_k_lo"], row["flow_minus_rank_k_hi"] = mean_ci(
-            per["flow"] - per["rank_k"]
-        )
-        row["flow_converged"] = cell["converged"]
-        row["rank_k_floor"] = float(floor.mean())
-        row["local_lower"], row["local_predicted"], row["local_upper"] = cell["local"]
-        row["global_lower"] = float(glob.lower[i])
-        row["global_predicted"] = float(glob.predicted[i])
-        row["global_upper"] = None if noise_std > 0 else float(glob.upper[i])
-        row["lasso_lambda"] = cell["lasso_lambda"]
-        row["rank_k_gamma"] = cell["rank_k_gamma"]
-        row["n_signals"] = X_test.shape[0]
-        row["draws"] = draws
-        table.append(row)
-        if progress:
-            print(
-                f"m = {m}: flow {row['flow_mean']:.4g}, lasso {row['lasso_mean']:.4g}, "
-                f"rank-k {row['rank_k_mean']:.4g}, gauss {row['gauss_mean']:.4g}",
-                flush=True,
+    with progress_sink(progress, task, len(m_values), "cell") as sink:
+        for i, m in enumerate(m_values):
+            key = f"m={m}"
+            cell = store.get(key) if store is not None else None
+            if cell is None:
+                t_cell = time.perf_counter()
+                if local is None:
+                    t0 = time.perf_counter()
+                    local = predictions_at(flow, X_test, m_values, settings.noise_std).mean()
+                    seconds["local"] += time.perf_counter() - t0
+                cell = compare_cell(
+                    flow, X_test, X_val, int(m), prior, generator, seed, settings, seconds
+                )
+                cell["local"] = [
+                    float(local.lower[i]),
+                    float(local.predicted[i]),
+                    float(local.upper[i]),
+                ]
+                cell["seconds"] = time.perf_counter() - t_cell
+                if store is not None:
+                    store.put(key, cell)
+            compute_seconds += float(cell.get("seconds") or 0.0)
+            row = table_row(cell, int(m), i, floor, glob, X_test.shape[0], settings)
+            for meth in METHODS:
+                errors[meth].append(np.asarray(cell["errors"][meth], dtype=float))
+            table.append(row)
+            sink.update(
+                label=f"m = {m}",
+                info=(
+                    f"flow {row['flow_mean']:.4g}, lasso {row['lasso_mean']:.4g}, "
+                    f"rank-k {row['rank_k_mean']:.4g}, gauss {row['gauss_mean']:.4g}"
+                ),
             )
     return Comparison(
         table,
@@ -383,78 +367,3 @@ def _weights(name: str, values: Any) -> np.ndarray:
             f"{name} must be a non-empty 1-D sequence of non-negative numbers; got {describe(values)}"
         )
     return arr
-
-
-def _compare_cell(
-    flow: Any,
-    X_test: np.ndarray,
-    X_val: np.ndarray,
-    m: int,
-    prior: LinearInvertiblePrior,
-    generator: LowRankPrior,
-    entropy: int,
-    settings: dict[str, Any],
-    seconds: dict[str, float],
-) -> dict[str, Any]:
-    """Errors of every method for one ``m``; per-signal arrays averaged over the draws."""
-    noise_std, gamma, draws = settings["noise_std"], settings["gamma"], settings["draws"]
-    lams, rgams, shape = settings["lams"], settings["rgams"], settings["shape"]
-    N, n = X_test.shape
-    gen = cell_rng(entropy, 1, m)
-    X = np.repeat(X_test, draws, axis=0)  # signal i, draw d at row i * draws + d
-    A = gen.standard_normal((N * draws, m, n)) / np.sqrt(m)
-    Y = np.einsum("kmn,kn->km", A, X) + noise_std * gen.standard_normal((N * draws, m))
-    init_rng = cell_rng(entropy, 2, m)
-
-    def per_signal(e: np.ndarray) -> np.ndarray:
-        return e.reshape(N, draws).mean(axis=1)
-
-    t0 = time.perf_counter()
-    res = recover(
-        flow,
-        A,
-        Y,
-        gamma,
-        init=settings["init"],
-        rng=init_rng,
-        max_iter=settings["max_iter"],
-        batch=settings["batch"],
-        chunk=settings["chunk"],
-    )
-    e_flow = per_signal(squared_errors(res.x, X))
-    seconds["flow"] += time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    vgen = cell_rng(entropy, 3, m)
-    Av = vgen.standard_normal((X_val.shape[0], m, n)) / np.sqrt(m)
-    Yv = np.einsum("kmn,kn->km", Av, X_val) + noise_std * vgen.standard_normal((X_val.shape[0], m))
-    val_err = [
-        float(np.mean(squared_errors(Xh, X_val))) for Xh in lasso_dct(Av, Yv, lams, shape=shape)
-    ]
-    lam = float(lams[int(np.argmin(val_err))])
-    e_lasso = per_signal(squared_errors(lasso_dct(A, Y, lam, shape=shape), X))
-    seconds["lasso"] += time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    val_rank = [
-        float(np.mean(squared_errors(low_rank_recover(generator, Av, Yv, g), X_val))) for g in rgams
-    ]
-    rank_gamma = float(rgams[int(np.argmin(val_rank))])
-    e_rank = per_signal(squared_errors(low_rank_recover(generator, A, Y, rank_gamma), X))
-    seconds["rank_k"] += time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    X_gauss = np.stack(
-        [map_estimate(prior, Aj, yj, noise_std) for Aj, yj in zip(A, Y, strict=True)]
-    )
-    e_gauss = per_signal(squared_errors(X_gauss, X))
-    seconds["gauss"] += time.perf_counter() - t0
-    return {
-        "m": m,
-        "errors": {"flow": e_flow, "lasso": e_lasso, "rank_k": e_rank, "gauss": e_gauss},
-        "converged": float(np.mean(res.success)),
-        "lasso_lambda": lam,
-        "lasso_validation_errors": val_err,
-        "rank_k_gamma": rank_gamma,
-        "rank_k_validation_errors": val_rank,
-    }

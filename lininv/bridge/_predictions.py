@@ -10,9 +10,10 @@ import numpy as np
 from lininv._prior import LinearInvertiblePrior
 from lininv._theory import hmt_upper_bound, lower_bound, predicted_error
 from lininv._validation import as_matrix, check_int, check_real, describe
-from lininv.bridge._recovery import check_flow
+from lininv.flows._protocol import FlowPrior, check_flow_prior
 
 __all__ = [
+    "LOCAL_NEEDS",
     "LinearPrediction",
     "check_ms",
     "spectrum_predictions",
@@ -20,6 +21,10 @@ __all__ = [
     "local_predictions",
     "global_predictions",
 ]
+
+
+#: The members of :class:`lininv.flows.FlowPrior` that the local predictions use.
+LOCAL_NEEDS = ("n", "inverse", "jacobian")
 
 
 def check_ms(ms: Any, n: int, *, low: int = 2) -> np.ndarray:
@@ -124,12 +129,12 @@ def spectrum_predictions(s: Any, ms: Any, noise_std: float = 0.0) -> LinearPredi
     return LinearPrediction(ms, lo, pred, up, noise_std, s)
 
 
-def local_singular_values(flow: Any, X: Any) -> np.ndarray:
+def local_singular_values(flow: FlowPrior, X: Any) -> np.ndarray:
     r"""Singular values of the flow's Jacobian at the true latents :math:`z_0 = G^{-1}(x_0)`.
 
     Parameters
     ----------
-    flow : lininv.flows.Flow
+    flow : lininv.flows.FlowPrior
     X : array_like of shape (k, n)
         Signals.
 
@@ -141,11 +146,17 @@ def local_singular_values(flow: Any, X: Any) -> np.ndarray:
     Notes
     -----
     The linearisation :math:`G(z) \approx x_0 + J (z - z_0)` is a linear invertible prior with
-    :math:`\Sigma = J J^T`; its spectrum feeds the linear theory (THEORY.md section 8).
+    :math:`\Sigma = J J^T`; its spectrum feeds the linear theory (``docs/theory.md``, section 8).
     """
-    flow = check_flow(flow)
+    flow = check_flow_prior(flow, needs=LOCAL_NEEDS)
     n = int(flow.n)
     X = as_matrix("X", X, shape=(None, n), shape_hint=f" to match the flow's n = {n}")
+    return singular_values_at(flow, X)
+
+
+def singular_values_at(flow: FlowPrior, X: np.ndarray) -> np.ndarray:
+    """:func:`local_singular_values` for a validated flow and signals ``X`` (k, n)."""
+    n = int(flow.n)
     Z = np.asarray(flow.inverse(X)[0], dtype=float).reshape(X.shape)
     out = np.empty(X.shape)
     chunk = max(1, 4096 // n)  # bound the memory of the batched Jacobian (chunk * n * n floats)
@@ -157,12 +168,12 @@ def local_singular_values(flow: Any, X: Any) -> np.ndarray:
     return out
 
 
-def local_predictions(flow: Any, X: Any, ms: Any, noise_std: float = 0.0) -> LinearPrediction:
+def local_predictions(flow: FlowPrior, X: Any, ms: Any, noise_std: float = 0.0) -> LinearPrediction:
     r"""Per-signal linear predictions from the flow's Jacobian at the true latent.
 
     Parameters
     ----------
-    flow : lininv.flows.Flow
+    flow : lininv.flows.FlowPrior
     X : array_like of shape (k, n)
         Test signals :math:`x_0`.
     ms : sequence of int
@@ -191,10 +202,19 @@ def local_predictions(flow: Any, X: Any, ms: Any, noise_std: float = 0.0) -> Lin
     >>> p.lower.tolist()  # the Jacobian of a linear flow is G everywhere
     [[0.25, 0.0], [0.25, 0.0]]
     """
-    flow = check_flow(flow)
-    ms = check_ms(ms, int(flow.n))
+    flow = check_flow_prior(flow, needs=LOCAL_NEEDS)
+    n = int(flow.n)
+    X = as_matrix("X", X, shape=(None, n), shape_hint=f" to match the flow's n = {n}")
+    ms = check_ms(ms, n)
     noise_std = check_real("noise_std", noise_std, low=0.0)
-    S = local_singular_values(flow, X)
+    return predictions_at(flow, X, ms, noise_std)
+
+
+def predictions_at(
+    flow: FlowPrior, X: np.ndarray, ms: np.ndarray, noise_std: float
+) -> LinearPrediction:
+    """:func:`local_predictions` for validated arguments."""
+    S = singular_values_at(flow, X)
     curves = [_curves(s, ms, noise_std) for s in S]
     lo, pred, up = (np.array([c[i] for c in curves]) for i in range(3))
     return LinearPrediction(ms, lo, pred, up, noise_std, S)

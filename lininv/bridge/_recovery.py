@@ -2,13 +2,10 @@ r"""Latent-space recovery with a flow prior: :math:`\min_z \|A G(z) - y\|^2 + \g
 
 from __future__ import annotations
 
-import functools
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from lininv._threads import one_blas_thread
 from lininv._validation import (
@@ -18,44 +15,29 @@ from lininv._validation import (
     check_int,
     check_real,
     check_rng,
-    describe,
 )
+from lininv.bridge._solver import STALL_GTOL, solve_all
+from lininv.flows._protocol import FlowPrior, check_flow_prior
 
 __all__ = [
     "INITS",
     "STALL_GTOL",
+    "RECOVERY_NEEDS",
+    "DEFAULT_INIT_SCALE",
     "RecoveryResult",
     "recover",
-    "check_flow",
+    "recover_batch",
     "initial_latents",
 ]
 
 #: Initialisations understood by :func:`recover`.
 INITS = ("zeros", "random", "fixed_norm", "pseudo_inverse", "null_space")
 
-#: A line-search stall (L-BFGS-B's "ABNORMAL" stop: no decrease found along the search direction)
-#: is accepted as convergence when the largest gradient component is at most this. Near a
-#: minimiser the decrease a step can make, ~||g||^2 / L, falls below the rounding of f (~eps f)
-#: for ||g|| ~ sqrt(eps f L) ~ 1e-8 here (f, L of order one to a hundred), above ``gtol = 1e-9``.
-STALL_GTOL = 1e-6
+#: The members of :class:`lininv.flows.FlowPrior` that recovery uses.
+RECOVERY_NEEDS = ("n", "inverse", "forward_and_pullback")
 
 #: Default ``init_scale`` per initialisation (``None``: the initialisation takes no scale or needs one).
-_DEFAULT_SCALE = {"random": 0.7, "null_space": 0.1}
-
-
-class _NonFinite(Exception):
-    """Raised inside an objective evaluation that produced a non-finite value."""
-
-
-def check_flow(flow: Any) -> Any:
-    """Check that ``flow`` has the flow interface used here (``n``, ``forward_and_pullback``, ``inverse``)."""
-    for attr in ("n", "forward_and_pullback", "inverse"):
-        if not hasattr(flow, attr):
-            raise TypeError(
-                "flow must be a lininv.flows.Flow (with n, forward_and_pullback and inverse); "
-                f"got {describe(flow)}"
-            )
-    return flow
+DEFAULT_INIT_SCALE = {"random": 0.7, "null_space": 0.1}
 
 
 @dataclass(frozen=True)
@@ -166,7 +148,7 @@ def _null_project(A: np.ndarray, W: np.ndarray) -> np.ndarray:
 
 
 def initial_latents(
-    flow: Any,
+    flow: FlowPrior,
     A: np.ndarray,
     Y: np.ndarray,
     init: str,
@@ -198,162 +180,8 @@ def initial_latents(
     return np.asarray(flow.inverse(X0)[0], dtype=float).reshape(k, n)
 
 
-# -- the solver -------------------------------------------------------------------------------------
-
-
-def _residuals(A: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    if A.ndim == 2:
-        return X @ A.T - Y
-    return np.einsum("kmn,kn->km", A, X) - Y
-
-
-def _back(A: np.ndarray, R: np.ndarray) -> np.ndarray:
-    if A.ndim == 2:
-        return R @ A
-    return np.einsum("km,kmn->kn", R, A)
-
-
-def _evaluate(flow: Any, A: np.ndarray, Y: np.ndarray, gamma: float, Z: np.ndarray):
-    """Per-problem objectives (k,), gradients (k, n) and signals (k, n) at latents Z (k, n)."""
-    if not np.all(np.isfinite(Z)):
-        raise _NonFinite("the optimiser proposed a non-finite latent")
-    with np.errstate(over="ignore", invalid="ignore"):
-        X, pullback = flow.forward_and_pullback(Z)
-        X = np.asarray(X, dtype=float).reshape(Z.shape)
-        if not np.all(np.isfinite(X)):
-            raise _NonFinite("the flow returned a non-finite signal")
-        R = _residuals(A, X, Y)
-        f = np.einsum("km,km->k", R, R) + gamma * np.einsum("kn,kn->k", Z, Z)
-        g = np.asarray(pullback(2.0 * _back(A, R)), dtype=float).reshape(Z.shape) + 2.0 * gamma * Z
-    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(g))):
-        raise _NonFinite("the objective or its gradient is not finite")
-    return f, g, X
-
-
-def _evaluate_rows(flow: Any, A: np.ndarray, Y: np.ndarray, gamma: float, Z: np.ndarray):
-    """Like :func:`_evaluate` but row by row: returns ``(f, g, X, bad)``, ``bad`` a mask of the rows
-    whose latent, signal, objective or gradient is not finite (their other values are junk)."""
-    bad = ~np.all(np.isfinite(Z), axis=1)
-    Zs = np.where(bad[:, None], 0.0, Z)
-    with np.errstate(over="ignore", invalid="ignore"):
-        X, pullback = flow.forward_and_pullback(Zs)
-        X = np.asarray(X, dtype=float).reshape(Z.shape)
-        bad |= ~np.all(np.isfinite(X), axis=1)
-        Xs = np.where(bad[:, None], 0.0, X)
-        R = _residuals(A, Xs, Y)
-        f = np.einsum("km,km->k", R, R) + gamma * np.einsum("kn,kn->k", Zs, Zs)
-        g = np.asarray(pullback(2.0 * _back(A, R)), dtype=float).reshape(Z.shape) + 2.0 * gamma * Zs
-    bad |= ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
-    return f, g, X, bad
-
-
-class _Lockstep:
-    """Batches the objective evaluations of concurrently running per-problem L-BFGS-B solves.
-
-    Each solve runs scipy's L-BFGS-B in its own thread; its objective posts the latent here and
-    waits. When every active solve has posted, one flow call evaluates the whole batch and wakes
-    them. Each problem therefore follows exactly its own L-BFGS-B path (as in a loop), while the
-    flow is evaluated on batches.
-    """
-
-    def __init__(self, flow: Any, A: np.ndarray, Y: np.ndarray, gamma: float, active: int) -> None:
-        self.flow, self.A, self.Y, self.gamma = flow, A, Y, gamma
-        self.cond = threading.Condition()
-        self.pending: dict[int, np.ndarray] = {}
-        self.results: dict[int, Any] = {}
-        self.active = active
-        self.error: BaseException | None = None
-
-    def evaluate(self, j: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        with self.cond:
-            self.pending[j] = z
-            self._flush()
-            while j not in self.results:
-                if self.error is not None:
-                    raise RuntimeError("another solve of the batch failed") from self.error
-                self.cond.wait()
-            out = self.results.pop(j)
-        if isinstance(out, _NonFinite):
-            raise out
-        return out
-
-    def leave(self) -> None:
-        with self.cond:
-            self.active -= 1
-            self._flush()
-
-    def _flush(self) -> None:
-        """Evaluate the batch once every active solve waits (called with the lock held)."""
-        if not self.pending or len(self.pending) < self.active:
-            return
-        idx = sorted(self.pending)
-        Z = np.stack([self.pending[j] for j in idx])
-        self.pending.clear()
-        A = self.A if self.A.ndim == 2 else self.A[idx]
-        try:
-            f, g, X, bad = _evaluate_rows(self.flow, A, self.Y[idx], self.gamma, Z)
-        except BaseException as exc:  # a bug, not a numerical event: stop every solve
-            self.error = exc
-            self.cond.notify_all()
-            return
-        for r, j in enumerate(idx):
-            if bad[r]:
-                self.results[j] = _NonFinite("the objective or its gradient is not finite")
-            else:
-                self.results[j] = (f[r : r + 1], g[r : r + 1], X[r : r + 1])
-        self.cond.notify_all()
-
-
-def _solve(evaluate, Z0: np.ndarray, options: dict[str, Any]):
-    """One L-BFGS-B solve of the block objective sum_j f_j(z_j) over Z (k, n).
-
-    ``evaluate(Z)`` returns per-row objectives, gradients and signals or raises ``_NonFinite``.
-    Returns ``(Z, X, f, g, success, message, iterations, evaluations)``.
-    """
-    k, n = Z0.shape
-    best: dict[str, Any] = {}
-
-    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        Z = flat.reshape(k, n)
-        f, g, X = evaluate(Z)
-        total = float(np.sum(f))
-        if not best or total < best["total"]:
-            best.update(total=total, Z=Z.copy(), X=X, f=f, g=g)
-        best["evals"] = best.get("evals", 0) + 1
-        return total, g.ravel()
-
-    iterations = [0]
-
-    def count(_: np.ndarray) -> None:
-        iterations[0] += 1
-
-    try:
-        res = optimize.minimize(
-            fun, Z0.ravel(), jac=True, method="L-BFGS-B", options=options, callback=count
-        )
-    except _NonFinite as exc:
-        nfev = best.get("evals", 0)
-        if not best:  # the starting point itself is not finite
-            raise _NonFinite(str(exc)) from None
-        msg = (
-            f"stopped at a non-finite evaluation ({exc}) after {nfev} evaluations; returning the "
-            "best finite iterate"
-        )
-        return best["Z"], best["X"], best["f"], best["g"], False, msg, iterations[0], nfev
-    Z = res.x.reshape(k, n)
-    # The optimiser's final point is the last accepted iterate; evaluate there for the report.
-    f, g, X = evaluate(Z)
-    msg = res.message if isinstance(res.message, str) else str(res.message)
-    ok = bool(res.success)
-    gmax = float(np.max(np.abs(g)))
-    if not ok and msg.startswith("ABNORMAL") and gmax <= STALL_GTOL:
-        ok = True
-        msg += f" (accepted: line search stalled at rounding level, max |grad| = {gmax:.1e})"
-    return Z, X, f, g, ok, msg, int(res.nit), int(res.nfev)
-
-
 def recover(
-    flow: Any,
+    flow: FlowPrior,
     A: Any,
     y: Any,
     gamma: float = 0.0,
@@ -376,8 +204,9 @@ def recover(
 
     Parameters
     ----------
-    flow : lininv.flows.Flow
-        The generator ``G`` (latent to signal).
+    flow : lininv.flows.FlowPrior
+        The generator ``G`` (latent to signal): a :class:`lininv.flows.Flow` or any object with
+        the members ``n``, ``inverse`` and ``forward_and_pullback`` of the protocol.
     A : array_like of shape (m, n) or (k, m, n)
         Measurement operator, shared by all problems or one per problem. Gaussian compressed
         sensing, a mask (:func:`lininv.mask_measurements`, inpainting) and the identity (denoising)
@@ -465,7 +294,7 @@ def recover(
     >>> bool(res.success), bool(np.allclose(res.x, lininv.mle(prior, A, y), atol=1e-8))
     (True, True)
     """
-    flow = check_flow(flow)
+    flow = check_flow_prior(flow, needs=RECOVERY_NEEDS)
     n = int(flow.n)
     A = _check_operator(A, n)
     Y, single = _check_y(A, y)
@@ -477,7 +306,7 @@ def recover(
             "init_scale must be given (the latent norm) for init='fixed_norm'; got None"
         )
     if init_scale is None:
-        init_scale = _DEFAULT_SCALE.get(init)
+        init_scale = DEFAULT_INIT_SCALE.get(init)
     elif init in ("zeros", "pseudo_inverse"):
         raise ValueError(f"init_scale must be None for init={init!r}; got {init_scale!r}")
     else:
@@ -493,8 +322,60 @@ def recover(
     batch = check_choice("batch", batch, ("lockstep", "loop", "joint"))
     if chunk is not None:
         chunk = check_int("chunk", chunk, low=1)
-    gen = check_rng(rng)
+    res = recover_batch(
+        flow,
+        A,
+        Y,
+        gamma,
+        init=init,
+        init_scale=init_scale,
+        X_true=X_true,
+        gen=check_rng(rng),
+        max_iter=max_iter,
+        gtol=gtol,
+        ftol=ftol,
+        batch=batch,
+        chunk=chunk,
+    )
+    if not single:
+        return res
+    return RecoveryResult(
+        res.x[0],
+        res.z[0],
+        res.z_init[0],
+        bool(res.success[0]),
+        res.message[0],
+        int(res.iterations[0]),
+        int(res.evaluations[0]),
+        float(res.objective[0]),
+        float(res.grad_norm[0]),
+    )
 
+
+def recover_batch(
+    flow: FlowPrior,
+    A: np.ndarray,
+    Y: np.ndarray,
+    gamma: float,
+    *,
+    init: str = "zeros",
+    init_scale: float | None = None,
+    X_true: np.ndarray | None = None,
+    gen: np.random.Generator | None = None,
+    max_iter: int = 1000,
+    gtol: float = 1e-9,
+    ftol: float = 0.0,
+    batch: str = "lockstep",
+    chunk: int | None = None,
+) -> RecoveryResult:
+    """:func:`recover` on validated input: a batch ``Y`` (k, m), ``A`` (m, n) or (k, m, n).
+
+    For callers that validated their arguments already (:func:`lininv.bridge.compare`, the
+    experiments): ``init_scale`` is the resolved scale (``0.7`` for ``"random"``), ``gen`` a
+    Generator when the start is random. Returns the batch form of :class:`RecoveryResult`.
+    """
+    if gen is None:
+        gen = np.random.default_rng()
     with one_blas_thread():
         Z0 = initial_latents(flow, A, Y, init, init_scale, X_true, gen)
     if not np.all(np.isfinite(Z0)):
@@ -502,106 +383,17 @@ def recover(
             f"init={init!r} produced a non-finite starting latent (flow inverse overflow)"
         )
     options = {"maxiter": max_iter, "gtol": gtol, "ftol": ftol, "maxcor": 10}
-
     with one_blas_thread():
-        out = _run(flow, A, Y, gamma, Z0, options, batch, chunk)
-    Z, X, f, g, success, message, nit, nfev = out
-    gnorm = np.linalg.norm(g, axis=1)
-    if single:
-        return RecoveryResult(
-            X[0],
-            Z[0],
-            Z0[0],
-            bool(success[0]),
-            message[0],
-            int(nit[0]),
-            int(nfev[0]),
-            float(f[0]),
-            float(gnorm[0]),
-        )
-    return RecoveryResult(X, Z, Z0, success, tuple(message), nit, nfev, f, gnorm)
-
-
-def _run(flow, A, Y, gamma, Z0, options, batch, chunk):
-    """Solve all problems; returns per-problem arrays (Z, X, f, g, success, message, nit, nfev)."""
-    k, n = Z0.shape
-    out = {
-        "Z": np.empty((k, n)),
-        "X": np.empty((k, n)),
-        "f": np.empty(k),
-        "g": np.empty((k, n)),
-        "success": np.zeros(k, bool),
-        "message": [""] * k,
-        "nit": np.zeros(k, int),
-        "nfev": np.zeros(k, int),
-    }
-
-    def store(sl: slice, result: tuple) -> None:
-        Z, X, f, g, ok, msg, it, ev = result
-        out["Z"][sl], out["X"][sl], out["f"][sl], out["g"][sl] = Z, X, f, g
-        out["success"][sl], out["nit"][sl], out["nfev"][sl] = ok, it, ev
-        out["message"][sl] = [msg] * (sl.stop - sl.start)
-
-    def solve_slice(sl: slice, evaluate) -> None:
-        try:
-            store(sl, _solve(evaluate, Z0[sl], options))
-        except _NonFinite as exc:
-            raise ValueError(
-                f"the objective is not finite at the starting latent of problem(s) "
-                f"{sl.start}..{sl.stop - 1}: {exc}"
-            ) from None
-
-    if batch == "lockstep" and k > 1:
-        _run_lockstep(flow, A, Y, gamma, k, chunk, solve_slice)
-    else:
-        size = k if batch == "joint" and chunk is None else (chunk if batch == "joint" else 1)
-        for start in range(0, k, size):
-            sl = slice(start, min(start + size, k))
-            Asl = A if A.ndim == 2 else A[sl]
-            solve_slice(sl, functools.partial(_evaluate, flow, Asl, Y[sl], gamma))
-    return (
-        out["Z"],
-        out["X"],
-        out["f"],
-        out["g"],
-        out["success"],
-        out["message"],
-        out["nit"],
-        out["nfev"],
+        out = solve_all(flow, A, Y, gamma, Z0, options, batch, chunk)
+    gnorm = np.linalg.norm(out.g, axis=1)
+    return RecoveryResult(
+        out.X,
+        out.Z,
+        Z0,
+        out.success,
+        tuple(out.message),
+        out.iterations,
+        out.evaluations,
+        out.f,
+        gnorm,
     )
-
-
-def _run_lockstep(flow, A, Y, gamma, k, chunk, solve_slice) -> None:
-    """Per-problem L-BFGS-B solves in ``min(k, chunk or 64)`` threads with batched evaluations."""
-    workers = min(k, 64 if chunk is None else chunk)
-    lock = threading.Lock()
-    todo = iter(range(k))
-    ev = _Lockstep(flow, A, Y, gamma, workers)
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            while True:
-                with lock:
-                    j = next(todo, None)
-                if j is None or errors:
-                    return
-
-                def evaluate(Z: np.ndarray, j: int = j):
-                    return ev.evaluate(j, Z[0])
-
-                solve_slice(slice(j, j + 1), evaluate)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            ev.leave()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if ev.error is not None:
-        raise ev.error
-    if errors:
-        raise errors[0]

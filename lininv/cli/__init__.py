@@ -30,8 +30,10 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 COMMANDS: dict[str, str] = {
     "verify": "lininv.cli.verify",
     "proofs": "lininv.cli.proofs",
+    "tightness": "lininv.cli.tightness",
     "experiments": "lininv.cli.experiments",
     "train-flow": "lininv.cli.train_flow",
+    "generators": "lininv.cli.generators",
 }
 
 
@@ -42,8 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
     )
     parser.add_argument(
-        "--version", action="store_true", help="print the version and exit (with --verbose: "
-        "the versions of the numerical libraries, the platform, CPU and BLAS)"
+        "--version",
+        action="store_true",
+        help="print the version and exit (with --verbose: "
+        "the versions of the numerical libraries, the platform, CPU and BLAS)",
     )
     parser.add_argument("--verbose", action="store_true", help="with --version: the environment")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -69,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what was typed, for provenance
     if args.version:
         return _version(args.verbose)
     if getattr(args, "func", None) is None:

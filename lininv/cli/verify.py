@@ -144,10 +144,13 @@ def _spectra(args: argparse.Namespace) -> dict[str, Any]:
     out = {}
     for spec in specs:
         is_named = spec.partition(":")[0] in ("power", "exp", "flat")
+        size = n if (n is not None or not is_named) else DEFAULT_N
         try:
-            s = make_spectrum(spec, n if (n is not None or not is_named) else DEFAULT_N)
+            s = make_spectrum(spec, size)
         except (TypeError, ValueError) as exc:
             raise UsageError(str(exc)) from None
+        except MemoryError:
+            raise UsageError(f"spectrum {spec!r} at -n {size} does not fit in memory") from None
         if s.size < 2:
             raise UsageError(f"spectrum {spec!r} must have n >= 2 values; got {s.size}")
         out[spec] = s
@@ -182,6 +185,10 @@ def run(args: argparse.Namespace) -> int:
     max_trials = _int("--max-trials", args.max_trials, 256)
     seed = _int("--seed", args.seed, 0)
     workers = (os.cpu_count() or 1) if args.workers is None else _int("--workers", args.workers, 1)
+    try:  # the library's checks of the grid (noise range, memory), before the folder exists
+        prepare(spectra, ms, noises, rtol=rtol, trials=trials, max_trials=max_trials, rng=seed)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     folder = Path(args.output)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--output {str(folder)!r} exists and is not a folder")

@@ -1,7 +1,8 @@
 """A small normalizing flow in numpy: RealNVP affine couplings, trained by maximum likelihood.
 
-The nonlinear side of the bridge (THEORY.md section 8): a flow small enough to train on a CPU in
-a minute, fully inspectable, with exact log-densities, exact Jacobians and reverse-mode gradients.
+The nonlinear side of the bridge (``docs/theory.md``, section 8): a flow small enough to train on
+a CPU in a minute, fully inspectable, with exact log-densities, exact Jacobians and reverse-mode
+gradients.
 
 Convention: ``G`` maps latent to signal. ``forward(z) -> (x, logabsdet)`` with
 ``logabsdet = log|det dx/dz|``; ``inverse(x) -> (z, logabsdet)`` with ``logabsdet = log|det dz/dx|``;
@@ -52,6 +53,8 @@ Persistence and the pretrained flows
     MNIST28_RECIPE          the recipe itself: architecture, data, training
     PRETRAINED              pretrained flow names and their package data files
     evaluate_bits_per_dim   train / validation / test bits/dim of a flow on a 28x28 split
+    TrainingRecipe          how a digits flow is built and trained (lininv train-flow's settings)
+    DEFAULT_RECIPE          the recipe of the default flow
 Deprecated (warn on access; removed in the next release)
     RealNVP                 the builder's old name: use realnvp
     load_digits, split_digits, reference_split, split_by_class, DigitsSplit, dequantize,
@@ -80,7 +83,7 @@ from lininv.flows._glow import glow, glow_shapes
 from lininv.flows._image import ChannelActNorm, Conv1x1, Factor
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
-from lininv.flows._pretrained import DefaultFlow, default_flow
+from lininv.flows._pretrained import DEFAULT_RECIPE, DefaultFlow, TrainingRecipe, default_flow
 from lininv.flows._pretrained28 import (
     MNIST28_RECIPE,
     PRETRAINED,
@@ -130,6 +133,8 @@ __all__ = [
     "MNIST28_RECIPE",
     "PRETRAINED",
     "evaluate_bits_per_dim",
+    "TrainingRecipe",
+    "DEFAULT_RECIPE",
 ]
 
 #: Old public names, still importable for one release: name -> (new home, new name).

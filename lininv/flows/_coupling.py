@@ -7,38 +7,12 @@ from typing import Any
 import numpy as np
 
 from lininv._validation import check_choice, check_int, check_real, check_rng
+from lininv.flows._activations import ACTIVATIONS
+from lininv.flows._activations import activate as _act
+from lininv.flows._activations import activate_vjp as _act_vjp
 from lininv.flows._base import Bijector, check_dimension, register
 
 __all__ = ["AffineCoupling", "ACTIVATIONS"]
-
-#: Hidden-layer nonlinearities of the conditioner.
-ACTIVATIONS = ("relu", "tanh", "elu")
-
-
-def _act(name: str, a: np.ndarray) -> np.ndarray:
-    """The activation of ``a``, computed in place (``a`` is overwritten and returned)."""
-    if name == "relu":
-        return np.maximum(a, 0.0, out=a)
-    if name == "tanh":
-        return np.tanh(a, out=a)
-    # elu(a) = max(a, expm1(min(a, 0))): expm1(a) >= a for a <= 0, and expm1(0) = 0 < a for a > 0;
-    # the clipped argument never overflows.
-    tmp = np.minimum(a, 0.0)
-    np.expm1(tmp, out=tmp)
-    return np.maximum(a, tmp, out=a)
-
-
-def _act_vjp(name: str, h: np.ndarray, gh: np.ndarray) -> np.ndarray:
-    """``gh * act'(a)`` in place on ``gh``, from the activation's output ``h = act(a)``."""
-    if name == "relu":
-        gh *= h > 0.0  # h > 0 exactly where a > 0
-    elif name == "tanh":
-        gh *= 1.0 - h * h
-    else:  # elu: derivative 1 for a > 0 (where h + 1 > 1), exp(a) = h + 1 otherwise
-        d = h + 1.0
-        np.minimum(d, 1.0, out=d)
-        gh *= d
-    return gh
 
 
 @register

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import NamedTuple
+import shlex
+from dataclasses import asdict, dataclass, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -12,7 +14,15 @@ from lininv.datasets._digits import DigitsSplit, split_digits
 from lininv.flows._flow import Flow
 from lininv.flows._serialization import FlowFileError, load
 
-__all__ = ["DefaultFlow", "DEFAULT_FLOW_PATH", "DEFAULT_FLOW_COMMAND", "default_flow"]
+__all__ = [
+    "DefaultFlow",
+    "DEFAULT_FLOW_PATH",
+    "DEFAULT_FLOW_COMMAND",
+    "TrainingRecipe",
+    "DEFAULT_RECIPE",
+    "RECIPE_FLAGS",
+    "default_flow",
+]
 
 #: Where the committed default flow lives (package data).
 DEFAULT_FLOW_PATH = os.path.join(
@@ -21,6 +31,185 @@ DEFAULT_FLOW_PATH = os.path.join(
 
 #: The command that produced it, run from the repository root (also in the file's metadata).
 DEFAULT_FLOW_COMMAND = "lininv train-flow --output lininv/data/default_flow.npz --no-progress"
+
+
+#: The recipe's fields and the ``lininv train-flow`` flags that set them, in command-line order.
+RECIPE_FLAGS = (
+    ("seed", "--seed"),
+    ("n_layers", "--layers"),
+    ("hidden", "--hidden"),
+    ("activation", "--activation"),
+    ("mixing", "--mixing"),
+    ("epochs", "--epochs"),
+    ("batch_size", "--batch-size"),
+    ("lr", "--lr"),
+    ("weight_decay", "--weight-decay"),
+    ("patience", "--patience"),
+    ("val_fraction", "--val-fraction"),
+    ("val_trim", "--val-trim"),
+    ("n_train", "--n-train"),
+    ("split_seed", "--split-seed"),
+    ("logit", "--logit"),
+    ("exclude", "--exclude"),
+)
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """How a digits flow is built and trained: every setting of ``lininv train-flow``, as data.
+
+    The default values are the recipe of the shipped default flow (:data:`DEFAULT_RECIPE`). The
+    command line is generated from a recipe (:meth:`command`), and a trained flow records its
+    recipe in its metadata (:meth:`metadata`, read back by :meth:`from_metadata`), so a recipe is
+    never recovered by parsing a command.
+
+    Attributes
+    ----------
+    seed : int, default=0
+        Seed of the weights, the dequantisation noise and the minibatches.
+    n_layers, hidden, activation, mixing, logit
+        The architecture (:func:`lininv.flows.realnvp` with ``n = 64``).
+    epochs, batch_size, lr, weight_decay, patience, val_fraction, val_trim
+        The optimiser (:func:`lininv.flows.fit`, Adam).
+    n_train, split_seed, exclude
+        The data (:func:`lininv.datasets.split_digits`).
+
+    Examples
+    --------
+    >>> from lininv.flows import DEFAULT_RECIPE
+    >>> DEFAULT_RECIPE.fit_options()["lr"], DEFAULT_RECIPE.command("flow.npz").split()[:4]
+    (0.0003, ['lininv', 'train-flow', '--output', 'flow.npz'])
+    """
+
+    seed: int = 0
+    n_layers: int = 8
+    hidden: int = 128
+    activation: str = "elu"
+    mixing: str = "permutation"
+    logit: float | None = None
+    epochs: int = 200
+    batch_size: int = 64
+    lr: float = 3e-4
+    weight_decay: float = 1.0
+    patience: int = 20
+    val_fraction: float = 0.1
+    val_trim: float = 0.02
+    n_train: int = 1400
+    split_seed: int = 0
+    exclude: tuple[int, ...] = ()
+
+    #: The digits' dimension.
+    n = 64
+    #: The optimiser of :func:`lininv.flows.fit`.
+    method = "adam"
+
+    def replace(self, **changes: Any) -> TrainingRecipe:
+        """A copy with some settings changed."""
+        return replace(self, **changes)
+
+    def architecture(self) -> dict[str, Any]:
+        """The keywords of :func:`lininv.flows.realnvp` besides ``n`` and ``rng``."""
+        return {
+            "n_layers": self.n_layers,
+            "hidden": self.hidden,
+            "activation": self.activation,
+            "mixing": self.mixing,
+            "logit": self.logit,
+        }
+
+    def fit_options(self) -> dict[str, Any]:
+        """The keywords of :func:`lininv.flows.fit` besides the data, progress and seed."""
+        return {
+            "val_fraction": self.val_fraction,
+            "val_trim": self.val_trim,
+            "method": self.method,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "patience": self.patience,
+        }
+
+    def split(self, exclude: Any = None) -> DigitsSplit:
+        """The recipe's digits split (``exclude`` overrides the recipe's excluded classes)."""
+        classes = self.exclude if exclude is None else exclude
+        return split_digits(n_train=self.n_train, exclude=classes, rng=self.split_seed)
+
+    def build(self, rng: Any = None) -> Flow:
+        """The untrained flow (seeded by ``rng``, default the recipe's ``seed``)."""
+        from lininv.flows._realnvp import realnvp
+
+        return realnvp(self.n, rng=self.seed if rng is None else rng, **self.architecture())
+
+    def command(self, output: str) -> str:
+        """``lininv train-flow`` with every option spelled out (independent of future defaults).
+
+        ``--logit`` and ``--exclude`` appear only when set.
+        """
+        words = ["lininv", "train-flow", "--output", shlex.quote(str(output))]
+        for name, flag in RECIPE_FLAGS:
+            value = getattr(self, name)
+            if name == "logit" and value is None or name == "exclude" and not value:
+                continue
+            text = ",".join(str(c) for c in value) if name == "exclude" else str(value)
+            words += [flag, shlex.quote(text)]
+        return " ".join(words)
+
+    def metadata(self) -> dict[str, Any]:
+        """``{"architecture", "data", "training"}`` as a trained flow's metadata records them."""
+        return {
+            "architecture": {"n": self.n, **self.architecture(), "seed": self.seed},
+            "data": {
+                "dataset": "sklearn.datasets.load_digits",
+                "n_train": self.n_train,
+                "split_seed": self.split_seed,
+                "exclude": list(self.exclude),
+            },
+            "training": {
+                "method": self.method,
+                "lr": self.lr,
+                "batch_size": self.batch_size,
+                "epochs": self.epochs,
+                "patience": self.patience,
+                "val_fraction": self.val_fraction,
+                "val_trim": self.val_trim,
+                "weight_decay": self.weight_decay,
+                "seed": self.seed,
+            },
+        }
+
+    @classmethod
+    def from_metadata(cls, metadata: Any) -> TrainingRecipe:
+        """The recipe a flow's metadata records (``FlowFileError`` if it records none)."""
+        try:
+            arch, data, train = metadata["architecture"], metadata["data"], metadata["training"]
+            fields = {
+                "seed": arch["seed"],
+                "n_layers": arch["n_layers"],
+                "hidden": arch["hidden"],
+                "activation": arch["activation"],
+                "mixing": arch["mixing"],
+                "logit": arch["logit"],
+                "n_train": data["n_train"],
+                "split_seed": data["split_seed"],
+                "exclude": tuple(data["exclude"]),
+            }
+            fields.update({k: train[k] for k in cls().fit_options() if k != "method"})
+        except (KeyError, TypeError) as exc:
+            raise FlowFileError(
+                f"the flow's metadata does not record its training recipe (missing {exc})"
+            ) from None
+        return cls(**fields)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting by name."""
+        out = asdict(self)
+        out["exclude"] = list(self.exclude)
+        return out
+
+
+#: The recipe of the shipped default flow (``lininv train-flow`` with its defaults).
+DEFAULT_RECIPE = TrainingRecipe()
 
 
 class DefaultFlow(NamedTuple):

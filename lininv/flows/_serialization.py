@@ -27,13 +27,14 @@ A file of another ``format_version``, a file that is not a flow, or a damaged fi
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from lininv._io import atomic_write
 from lininv._validation import describe
 from lininv.flows._compose import _layers_from_specs, _spec
 from lininv.flows._flow import Flow
@@ -55,7 +56,7 @@ def _check_path(path: Any) -> str:
 
 
 def save(flow: Flow, path: Any) -> None:
-    """Write ``flow`` to ``path`` (format above); atomic: a temporary file then ``os.replace``.
+    """Write ``flow`` to ``path`` (format above), atomically (:func:`lininv._io.atomic_write`).
 
     Parameters
     ----------
@@ -84,21 +85,9 @@ def save(flow: Flow, path: Any) -> None:
     for i, b in enumerate(flow.bijectors):
         for key, value in b._buffers().items():
             arrays[f"buffer/{i}/{key}"] = np.asarray(value)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy stub: allow_pickle kw
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy stub: allow_pickle kw
+    atomic_write(path, buffer.getvalue())
 
 
 def load(path: Any) -> Flow:

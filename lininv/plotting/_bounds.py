@@ -1,19 +1,4 @@
-"""Figures of lininv. Each function draws one kind of figure on ``ax`` (a new one if ``None``) and
-returns the Axes; matplotlib is imported on first use.
-
-Contents, by figure:
-
-* Bound verification (from a :class:`lininv.SweepTable`):
-  :func:`plot_bounds` -- expected error against ``m``: Monte-Carlo truth with its confidence
-  interval, the prediction, the lower bound and both upper bounds;
-  :func:`plot_prediction_error` -- relative error of the prediction against ``m``, beside the
-  Monte-Carlo uncertainty.
-* The nonlinear bridge (defined in :mod:`lininv.bridge`, re-exported here and loaded on first
-  access so that importing this module does not import the flows):
-  :func:`plot_comparison` -- flow error against ``m`` beside the linear predictions and baselines;
-  :func:`plot_denoising`, :func:`plot_inpainting`, :func:`plot_images`,
-  :func:`plot_initialisation`, :func:`plot_likelihood_proxy` -- the miniature experiments.
-"""
+"""Figures of the bound verification, from a :class:`lininv.SweepTable`."""
 
 from __future__ import annotations
 
@@ -23,88 +8,9 @@ import numpy as np
 
 from lininv._sweep import SweepTable
 from lininv._validation import describe
+from lininv.plotting._axes import new_axes as _axes
 
-_BRIDGE_FIGURES = (
-    "plot_comparison",
-    "plot_denoising",
-    "plot_inpainting",
-    "plot_images",
-    "plot_initialisation",
-    "plot_likelihood_proxy",
-)
-
-__all__ = ["plot_bounds", "plot_prediction_error", *_BRIDGE_FIGURES]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _BRIDGE_FIGURES:
-        from lininv.bridge import _figures
-
-        return getattr(_figures, name)
-    raise AttributeError(f"module 'lininv.plotting' has no attribute {name!r}")
-
-
-def _axes(ax: Any) -> Any:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(6.4, 4.4))
-    return ax
-
-
-# ---------------------------------------------------------------------------------------------
-# Axis ranges that cannot fail (shared with lininv.bridge and proofs_numeric)
-
-_FMAX = float(np.finfo(float).max)
-
-
-def _scaled(value: float, factor: float) -> float:
-    """``value * factor`` clipped to the finite range, without an overflow warning."""
-    bound = _FMAX / abs(factor) if abs(factor) > 1.0 else _FMAX
-    return float(np.clip(value, -bound, bound)) * factor
-
-
-def _bin_edges(values: Any, bins: int) -> np.ndarray:
-    """``bins + 1`` strictly increasing finite histogram edges spanning the finite ``values``.
-
-    ``numpy.histogram`` (and so ``Axes.hist``) asked for ``bins`` equal bins over a range of a
-    few ulps raises "Too many bins for data range"; values equal up to rounding, such as the
-    per-draw errors of a flat spectrum, do that. Such data are drawn as one value, in a window of
-    +-5% around it (matplotlib's margin for a singular axis; +-0.5 at zero or for subnormal
-    values, as numpy does for equal values). Edges are ``lo (1 - t) + hi t``, which cannot
-    overflow even for data spanning the whole double range.
-    """
-    v = np.asarray(values, dtype=float).ravel()
-    v = v[np.isfinite(v)]
-    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
-    t = np.linspace(0.0, 1.0, bins + 1)
-    edges = lo * (1.0 - t) + hi * t
-    if np.all(np.diff(edges) > 0):
-        return edges
-    mid = 0.5 * lo + 0.5 * hi
-    half = 0.05 * abs(mid) if abs(mid) >= np.finfo(float).tiny else 0.5
-    lo, hi = max(min(lo, mid - half), -_FMAX), min(max(hi, mid + half), _FMAX)
-    return lo * (1.0 - t) + hi * t
-
-
-def _log_limits(ax: Any, series: list[Any], span: float = 1e-8) -> None:
-    """Log-axis y-limits from the data, a factor 2 beyond it, within the positive doubles.
-
-    Values below ``span`` times the largest are ignored (exact recoveries at rounding level would
-    otherwise squash every curve); with no positive finite value the limits are left alone.
-    """
-    vals = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series])
-    vals = vals[np.isfinite(vals) & (vals > 0)]
-    if vals.size == 0:
-        return
-    top = float(vals.max())
-    bottom = float(vals[vals >= span * top].min())
-    # halving a subnormal can give 0, which a log axis ignores
-    ax.set_ylim(bottom / 2.0 if bottom / 2.0 > 0 else bottom, _scaled(top, 2.0))
-
-
-# ---------------------------------------------------------------------------------------------
-# Bound verification
+__all__ = ["plot_bounds", "plot_prediction_error"]
 
 
 def _one_spectrum(table: Any, spectrum: str | None) -> tuple[SweepTable, str]:

@@ -1,4 +1,4 @@
-"""Figures of the bridge and of the miniature experiments (``ax=None``, return the Axes)."""
+"""Figures of the bridge: errors against ``m``, ``gamma``, the start; image mosaics; scatters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from lininv._table import Table
 from lininv._validation import describe
-from lininv.plotting import _log_limits, _scaled
+from lininv.plotting._axes import log_limits, new_axes, scaled
 
 __all__ = [
     "plot_comparison",
@@ -33,14 +33,6 @@ _LABELS = {
     "rank_k": "rank-k linear generator",
     "gauss": "best linear Gaussian (MLE / MAP)",
 }
-
-
-def _axes(ax: Any) -> Any:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(6.4, 4.4))
-    return ax
 
 
 def _table(obj: Any, name: str = "table") -> Table:
@@ -82,15 +74,16 @@ def plot_comparison(comparison: Any, ax: Any = None, *, predictions: bool = True
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> from lininv.bridge import Table, plot_comparison
-    >>> from lininv.bridge._compare import COMPARE_COLUMNS
+    >>> from lininv.bridge import Table
+    >>> from lininv.bridge._compare_cell import COMPARE_COLUMNS
+    >>> from lininv.plotting import plot_comparison
     >>> row = {c: 1.0 for c in COMPARE_COLUMNS}
     >>> ax = plot_comparison(Table(COMPARE_COLUMNS, [dict(row, m=8), dict(row, m=16)]))
     >>> ax.get_yscale()
     'log'
     """
     table = _table(comparison, "comparison")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     m = _col(table, "m")
     for key in ("flow", "lasso", "rank_k", "gauss"):
         _band(ax, m, table, key)
@@ -124,7 +117,7 @@ def plot_comparison(comparison: Any, ax: Any = None, *, predictions: bool = True
             label="linear prediction, best Gaussian",
         )
     ax.set_yscale("log")
-    _log_limits(ax, [_col(table, f"{k}_mean") for k in ("flow", "lasso", "rank_k", "gauss")])
+    log_limits(ax, [_col(table, f"{k}_mean") for k in ("flow", "lasso", "rank_k", "gauss")])
     gauss = _col(table, "gauss_mean")
     tiny = gauss < ax.get_ylim()[0]
     for mi, gi in zip(m[tiny], gauss[tiny], strict=True):
@@ -150,7 +143,7 @@ def plot_denoising(result: Any, ax: Any = None) -> Any:
     Parameters
     ----------
     result : ExperimentResult or Table
-        From :func:`lininv.bridge.denoising` (columns ``noise_std``, ``gamma``, ``flow_*``,
+        From :func:`lininv.experiments.denoising` (columns ``noise_std``, ``gamma``, ``flow_*``,
         ``gauss_*``, ``gauss_expected``).
     ax : matplotlib Axes, optional
 
@@ -159,7 +152,7 @@ def plot_denoising(result: Any, ax: Any = None) -> Any:
     matplotlib Axes
     """
     table = _table(result, "result")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     sigmas = sorted({r["noise_std"] for r in table.rows})
     positive = [r["gamma"] for r in table.rows if r["gamma"] > 0]
     gmin = min(positive) if positive else 1.0  # only gamma = 0: drawn at 1/3
@@ -197,7 +190,7 @@ def plot_inpainting(result: Any, ax: Any = None) -> Any:
     Parameters
     ----------
     result : ExperimentResult or Table
-        From :func:`lininv.bridge.inpainting` (columns ``method``, ``mean``, ``lo``, ``hi``).
+        From :func:`lininv.experiments.inpainting` (columns ``method``, ``mean``, ``lo``, ``hi``).
     ax : matplotlib Axes, optional
 
     Returns
@@ -205,7 +198,7 @@ def plot_inpainting(result: Any, ax: Any = None) -> Any:
     matplotlib Axes
     """
     table = _table(result, "result")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     names = table.column("method")
     mean, lo, hi = (_col(table, c) for c in ("mean", "lo", "hi"))
     y = np.arange(len(names))
@@ -240,7 +233,7 @@ def plot_images(
         raise ValueError(
             f"images must have shape (rows, cols, {shape[0] * shape[1]}); got {arr.shape}"
         )
-    ax = _axes(ax)
+    ax = new_axes(ax)
     rows, cols, _ = arr.shape
     h, w = shape
     canvas = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
@@ -265,7 +258,7 @@ def plot_initialisation(result: Any, ax: Any = None) -> Any:
     Parameters
     ----------
     result : ExperimentResult or Table
-        From :func:`lininv.bridge.initialisation` (columns ``init``, ``init_norm``, ``gamma``,
+        From :func:`lininv.experiments.initialisation` (columns ``init``, ``init_norm``, ``gamma``,
         ``mean``, ``lo``, ``hi``).
     ax : matplotlib Axes, optional
 
@@ -274,7 +267,7 @@ def plot_initialisation(result: Any, ax: Any = None) -> Any:
     matplotlib Axes
     """
     table = _table(result, "result")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     gammas = sorted({r["gamma"] for r in table.rows})
     # pseudo-inverse starts are in the table but not drawn: their latents are huge (the flow's
     # inverse expands off the data) and their errors would squash the axis
@@ -309,7 +302,7 @@ def plot_initialisation(result: Any, ax: Any = None) -> Any:
     ax.set_yscale("log")
     ax.set_xscale("symlog", linthresh=1.0)
     drawn = [r["init_norm"] for r in table.rows if r["init"] in ("fixed_norm", *markers)]
-    ax.set_xlim(-0.3, _scaled(max(drawn + [1.0]), 2.0))
+    ax.set_xlim(-0.3, scaled(max(drawn + [1.0]), 2.0))
     ax.set_xlabel(r"$\|z_{\mathrm{init}}\|$ (mean over signals; symlog)")
     ax.set_ylabel(r"$\|\hat x - x_0\|^2$ (mean, 95% CI)")
     ax.legend(fontsize=7)
@@ -335,7 +328,7 @@ def plot_likelihood_proxy(z_sq: Any, nll: Any, ax: Any = None, *, label: str = "
     nll = np.asarray(nll, dtype=float)
     if z_sq.shape != nll.shape or z_sq.ndim != 1:
         raise ValueError(f"z_sq and nll must be 1-D of equal length; got {z_sq.shape}, {nll.shape}")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     ax.scatter(z_sq, nll, s=4, alpha=0.4, label=label or None)
     ax.set_xlabel(r"$\|z\|^2$")
     ax.set_ylabel(r"$-\log p_G(x)$ (nats)")
