@@ -17,16 +17,20 @@ medians and the median of the per-repeat throughput ratios lininv / peer.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
+import sys
 import time
 
 import numpy as np
 import torch
-from flow28_torch import DTYPE, TGlow, _shipped_recipe, _started_flow
+from flow28_torch import DTYPE, TGlow, _shipped_recipe, _started_flow, recipe_split
 
 from lininv import datasets
-from lininv._provenance import environment
-from lininv._threads import one_blas_thread
+from lininv._io import atomic_write, to_jsonable  # white-box: the project's result-file writer
+from lininv._provenance import environment, provenance  # white-box: results record provenance
+from lininv._threads import one_blas_thread  # white-box: one BLAS thread, as fit() trains
 
 
 def _arguments() -> argparse.Namespace:
@@ -34,16 +38,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=1024, help="samples per timed epoch")
     parser.add_argument("--float32", action="store_true", help="also time the peer in float32")
+    parser.add_argument("--results", default=None, help="write the timings and ratios as JSON")
     return parser.parse_args()
 
 
 def main() -> None:
     args = _arguments()
-    from lininv.flows._pretrained28 import _split
-    from lininv.flows._training import _Adam
+    from lininv.flows._training import _Adam  # white-box: fit()'s private optimiser step
 
     recipe = _shipped_recipe(args)
-    split = _split(recipe)
+    split = recipe_split(recipe)
     flow = _started_flow(recipe, split)
     rng = np.random.default_rng(0)
     flow.set_params(flow.get_params() + 1e-3 * rng.standard_normal(flow.n_params))
@@ -106,6 +110,26 @@ def main() -> None:
             + ", ".join(f"{k} {nb * bs / v[-1]:.0f} samples/s" for k, v in times.items())
         )
     torch.set_num_threads(default)
+    if args.results:
+        samples = nb * bs
+        record = {
+            "what": "training samples/s of the 28x28 Glow: lininv (1 BLAS thread) vs the peer",
+            "samples_per_epoch": samples,
+            "batch_size": bs,
+            "dtype": "float64",
+            "n_params": flow.n_params,
+            "load_average": os.getloadavg()[0],
+            "samples_per_second": {k: [samples / t for t in v] for k, v in times.items()},
+            "ratio_lininv_over_peer": {
+                k: float(np.median(np.array(v) / np.array(times["lininv"])))
+                for k, v in times.items()
+                if k != "lininv"
+            },
+            "provenance": provenance(
+                seed=0, command=shlex.join(["python", "benchmarks/flow28.py", *sys.argv[1:]])
+            ),
+        }
+        atomic_write(args.results, json.dumps(to_jsonable(record), indent=1) + "\n")
     ours_t = np.array(times["lininv"])
     print(f"lininv (1 BLAS thread)   : {nb * bs / np.median(ours_t):7.1f} samples/s (median)")
     for t in threads:

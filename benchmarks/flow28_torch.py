@@ -26,7 +26,10 @@ peer's parameters copied back, beside the shipped flow's.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import shlex
+import sys
 import time
 
 import numpy as np
@@ -35,6 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lininv import datasets, flows
+from lininv._io import atomic_write, to_jsonable  # white-box: the project's result-file writer
+from lininv._provenance import provenance  # white-box: result files record their provenance
 from lininv.flows import (
     ActNorm,
     ChannelActNorm,
@@ -253,9 +258,12 @@ class TGlow(nn.Module):
 # -- the recipe's data stream and training loop ----------------------------------------------------
 
 
-def peer_train(model: TGlow, X, X_val, recipe: dict, *, log=print) -> dict:
-    """:func:`lininv.flows.fit`'s Adam loop, in torch, on the same data stream (module docstring)."""
-    from lininv.flows._training import _criterion
+def peer_train(model: TGlow, X, X_val, recipe: dict, *, log=print, on_epoch=None) -> dict:
+    """:func:`lininv.flows.fit`'s Adam loop, in torch, on the same data stream (module docstring).
+
+    ``on_epoch(epoch, history, samples_per_second)`` is called after each epoch's validation.
+    """
+    from lininv.flows._training import _criterion  # white-box: fit()'s early-stopping criterion
 
     t = recipe["training"]
     levels = recipe["data"]["levels"]
@@ -293,6 +301,8 @@ def peer_train(model: TGlow, X, X_val, recipe: dict, *, log=print) -> dict:
         v = val_nll()
         hist.append((total / (N // bs), v))
         log(f"epoch {epoch}: train {total / (N // bs):.2f} val {v:.2f} nats")
+        if on_epoch is not None:
+            on_epoch(epoch, hist, epoch * (N // bs) * bs / step_time)
         if v < best:
             best, since, best_epoch = v, 0, epoch
             best_state = {k: x.clone() for k, x in model.state_dict().items()}
@@ -318,11 +328,25 @@ def _shipped_recipe(args) -> dict:
     return flows.mnist28_recipe(**over) if over else flows.mnist28_recipe()
 
 
+def recipe_split(recipe: dict):
+    """The recipe's split of the 28x28 digits (:func:`lininv.datasets.split_mnist28`)."""
+    d = recipe["data"]
+    return datasets.split_mnist28(
+        val_per_class=d["val_per_class"], test_per_class=d["test_per_class"], rng=d["split_seed"]
+    )
+
+
+def recipe_flow(recipe: dict) -> flows.Flow:
+    """The recipe's untrained flow (:func:`lininv.flows.glow`)."""
+    a = dict(recipe["architecture"])
+    assert a.pop("builder") == "glow"
+    seed = a.pop("seed")
+    return flows.glow(**{**a, "shape": tuple(a["shape"])}, rng=seed)
+
+
 def _started_flow(recipe: dict, split) -> flows.Flow:
     """The recipe's flow after fit's data-dependent initialisation (ActNorms set from data)."""
-    from lininv.flows._pretrained28 import _build
-
-    flow = _build(recipe)
+    flow = recipe_flow(recipe)
     d = recipe["data"]
     gen = np.random.default_rng(recipe["training"]["seed"])
     datasets.dequantize(split.X_val, levels=d["levels"], rng=gen)  # fit's draws, in fit's order
@@ -331,13 +355,15 @@ def _started_flow(recipe: dict, split) -> flows.Flow:
     return flow
 
 
+def _command() -> str:
+    return shlex.join(["python", "benchmarks/flow28_torch.py", *sys.argv[1:]])
+
+
 def cmd_check(args) -> None:
     recipe = _shipped_recipe(args)
     split = flows.pretrained_flow("mnist28").split if args.shipped else None
     if split is None:
-        from lininv.flows._pretrained28 import _split
-
-        split = _split(recipe)
+        split = recipe_split(recipe)
     flow = flows.pretrained_flow("mnist28").flow if args.shipped else _started_flow(recipe, split)
     rng = np.random.default_rng(0)
     if not args.shipped:  # move away from the start, where every coupling is the identity
@@ -367,18 +393,44 @@ def cmd_check(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from lininv.flows._pretrained28 import _split, evaluate_bits_per_dim
+    from lininv.flows import evaluate_bits_per_dim
 
     recipe = _shipped_recipe(args)
     torch.set_num_threads(args.threads) if args.threads else None
-    split = _split(recipe)
+    split = recipe_split(recipe)
     flow = _started_flow(recipe, split)
     model = TGlow(flow)
+    n, levels = split.X_train.shape[1], recipe["data"]["levels"]
+    record = {
+        "what": "the PyTorch peer of lininv/data/mnist28_flow.npz trained with its recipe",
+        "recipe": recipe,
+        "torch_threads": torch.get_num_threads(),
+        "dtype": str(DTYPE),
+        "provenance": provenance(seed=recipe["training"]["seed"], command=_command()),
+    }
+
+    def on_epoch(epoch, hist, rate):  # the curve so far, so that a cut-off run leaves its data
+        record["epochs_done"] = epoch
+        record["train_bits_per_dim"] = [datasets.bits_per_dim(h[0], n, levels=levels) for h in hist]
+        record["val_bits_per_dim"] = [datasets.bits_per_dim(h[1], n, levels=levels) for h in hist]
+        record["samples_per_second"] = rate
+        if args.results:
+            atomic_write(args.results, json.dumps(to_jsonable(record), indent=1) + "\n")
+
     t0 = time.perf_counter()
-    summary = peer_train(model, split.X_train, split.X_val, recipe)
+    summary = peer_train(model, split.X_train, split.X_val, recipe, on_epoch=on_epoch)
     seconds = time.perf_counter() - t0
     model.copy_to(flow)
     ours = evaluate_bits_per_dim(flow, split, recipe)
+    record.update(
+        epochs_run=summary["epochs_run"],
+        best_epoch=summary["best_epoch"],
+        seconds=seconds,
+        bits_per_dim=ours,
+        finished=True,
+    )
+    if args.results:
+        atomic_write(args.results, json.dumps(to_jsonable(record), indent=1) + "\n")
     print(
         f"peer ({torch.get_num_threads()} threads): {summary['epochs_run']} epochs in "
         f"{seconds:.0f} s ({summary['samples_per_second']:.0f} samples/s), best epoch "
@@ -417,6 +469,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--output", default=None, help="save the peer's parameters as a lininv flow")
+    p.add_argument("--results", default=None, help="JSON of the run (curve, bits/dim, provenance)")
     p.set_defaults(func=cmd_train)
     args = parser.parse_args()
     args.func(args)

@@ -238,6 +238,7 @@ def train_pretrained(
     output: Any,
     recipe: dict | None = None,
     progress: bool | None = None,
+    command: str | None = None,
 ) -> Flow:
     r"""Train a pretrained flow from its recipe and save it: the shipped file, reproduced.
 
@@ -253,6 +254,9 @@ def train_pretrained(
         ``{"training": {"epochs": 1}}`` (:func:`mnist28_recipe`); a whole recipe works too.
     progress : bool or None, default=None
         Progress bar (None: only when stderr is a terminal).
+    command : str, optional
+        The command recorded in the provenance (default: this call, spelled as Python;
+        ``lininv train-flow --dataset mnist28`` passes its command line).
 
     Returns
     -------
@@ -278,8 +282,11 @@ def train_pretrained(
         raise TypeError(f"recipe must be None or a dict of sections; got {describe(recipe)}")
     overrides = recipe
     recipe = mnist28_recipe() if recipe is None else mnist28_recipe(**recipe)
-    command = f"lininv.flows.train_pretrained({name!r}, output={os.fspath(output)!r}"
-    command += ")" if overrides is None else f", recipe={overrides!r})"
+    if command is None:
+        command = f"lininv.flows.train_pretrained({name!r}, output={os.fspath(output)!r}"
+        command += ")" if overrides is None else f", recipe={overrides!r})"
+    elif not isinstance(command, str):
+        raise TypeError(f"command must be None or a str; got {describe(command)}")
     return _train_mnist28(path, recipe, progress, command)
 
 
