@@ -67,6 +67,7 @@ EXPERIMENTS_PUBLIC = {
     "initialisation",
     "dataset_bias",
     "likelihood_proxy",
+    "compressed_sensing_28",
     "ExperimentResult",
     "save_result",
     "load_result",

@@ -43,6 +43,8 @@ def results(setup):
     for name in EXPERIMENTS:
         if name == "dataset-bias":
             out[name] = run(name, small=True, train=lambda split: flow, n_val=10)
+        elif name == "compressed-sensing-28":  # its own 28x28 flow and data
+            out[name] = run(name, small=True)
         else:
             out[name] = run(name, small=True, flow=flow, data=data)
     return out
@@ -77,6 +79,7 @@ def test_registry_order_and_small_settings():
         "initialisation",
         "dataset-bias",
         "likelihood-proxy",
+        "compressed-sensing-28",
     ]
     assert set(SMALL) == set(EXPERIMENTS)
     for name, exp in EXPERIMENTS.items():
@@ -144,7 +147,8 @@ def test_every_result_draws_its_figure_computed_or_loaded(results, tmp_path):
         for r in (res, load_result(tmp_path, name)):
             axes = plot_experiment(r)
             axes = axes if isinstance(axes, tuple) else (axes,)
-            assert len(axes) == (2 if name in ("inpainting", "likelihood-proxy") else 1)
+            two = ("inpainting", "likelihood-proxy", "compressed-sensing-28")
+            assert len(axes) == (2 if name in two else 1)
             axes[0].figure.canvas.draw()
             assert axes[0].get_title()
             plt.close(axes[0].figure)

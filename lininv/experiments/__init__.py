@@ -24,6 +24,7 @@ The experiments (each returns an ExperimentResult)
     initialisation           4a: error vs ||z_init|| at gamma = 0 and the best gamma
     dataset_bias             4b: train without a class, recover it (out of distribution)
     likelihood_proxy         rank correlation of ||z||^2 and -log p_G(x)
+    compressed_sensing_28    n = 784: flow vs Lasso vs linear Gaussian, m/n = 1..64%, factor
 Results
     ExperimentResult         name, table (with provenance), params, data, figure_data, timing
     save_result              write NAME.csv and NAME.json (with provenance)
@@ -45,6 +46,7 @@ Examples
 
 from lininv.experiments._cells import StartKey, Stream
 from lininv.experiments._compressed_sensing import compressed_sensing
+from lininv.experiments._compressed_sensing28 import compressed_sensing_28
 from lininv.experiments._data import DigitsData, centre_mask, digits_data
 from lininv.experiments._dataset_bias import dataset_bias, training_recipe
 from lininv.experiments._denoising import denoising
@@ -66,6 +68,7 @@ __all__ = [
     "initialisation",
     "dataset_bias",
     "likelihood_proxy",
+    "compressed_sensing_28",
     "ExperimentResult",
     "save_result",
     "load_result",

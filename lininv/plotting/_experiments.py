@@ -21,6 +21,7 @@ from lininv.plotting._bridge import (
     plot_inpainting,
     plot_likelihood_proxy,
 )
+from lininv.plotting._cs28 import draw_compressed_sensing_28
 
 __all__ = [
     "plot_experiment",
@@ -37,6 +38,7 @@ _LAYOUT = {
     "initialisation": (7.2, 1),
     "dataset-bias": (7.2, 1),
     "likelihood-proxy": (10.0, 2),
+    "compressed-sensing-28": (11.0, 2),
 }
 
 
@@ -171,6 +173,7 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "initialisation": _initialisation,
     "dataset-bias": _dataset_bias,
     "likelihood-proxy": _likelihood_proxy,
+    "compressed-sensing-28": draw_compressed_sensing_28,
 }
 
 
