@@ -76,6 +76,7 @@ def measurement_factor(
     n_boot: int,
     rng: np.random.Generator,
     level: float = 0.95,
+    statistic: str = "mean",
 ) -> MeasurementFactor:
     """The baseline-to-method measurement factor at each ``m`` with a paired bootstrap interval.
 
@@ -91,16 +92,19 @@ def measurement_factor(
         Draws the resamples.
     level : float, default=0.95
         Coverage of the percentile interval.
+    statistic : {"mean", "median"}, default="mean"
+        The error summarised per ``m`` ("median": robust to a few failed recoveries).
     """
     ms = np.asarray(ms, dtype=float)
     N = method.shape[1]
-    factor, code = factor_at_equal_error(ms, method.mean(axis=1), baseline.mean(axis=1))
+    stat = {"mean": np.mean, "median": np.median}[statistic]
+    factor, code = factor_at_equal_error(ms, stat(method, axis=1), stat(baseline, axis=1))
     boots = np.empty((n_boot, ms.size))
     codes = np.empty((n_boot, ms.size), dtype=int)
     for b in range(n_boot):
         pick = rng.integers(0, N, size=N)
         boots[b], codes[b] = factor_at_equal_error(
-            ms, method[:, pick].mean(axis=1), baseline[:, pick].mean(axis=1)
+            ms, stat(method[:, pick], axis=1), stat(baseline[:, pick], axis=1)
         )
     tail = 50.0 * (1.0 - level)
     lo, hi = np.percentile(boots, [tail, 100.0 - tail], axis=0)

@@ -20,7 +20,8 @@ def _col(table: Any, name: str) -> np.ndarray:
 
 
 def draw_compressed_sensing_28(result: Any, axes: list[Any]) -> None:
-    """Left: mean squared error vs m/n with 95% intervals; right: Lasso-to-flow factor."""
+    """Left: mean (solid, 95% interval) and median (dotted) squared error vs m/n; right: the
+    Lasso-to-flow factor at equal mean (and median) error with bootstrap intervals."""
     table = result.table
     ratio = _col(table, "ratio")
     ax = axes[0]
@@ -28,6 +29,10 @@ def draw_compressed_sensing_28(result: Any, axes: list[Any]) -> None:
         mean, lo, hi = (_col(table, f"{key}_{s}") for s in ("mean", "lo", "hi"))
         ax.plot(ratio, mean, marker=marker, color=color, label=label)
         ax.fill_between(ratio, np.maximum(lo, mean * 1e-3), hi, color=color, alpha=0.15)
+        if f"{key}_median" in table.columns:
+            ax.plot(
+                ratio, _col(table, f"{key}_median"), ":", marker=marker, color=color, mfc="none"
+            )
     ax.plot(ratio, _col(table, "gauss_predicted"), "k--", lw=1, label="linear theory (prediction)")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -52,6 +57,20 @@ def draw_compressed_sensing_28(result: Any, axes: list[Any]) -> None:
         sel = np.array([x == b for x in bound])
         if sel.any():
             ax.plot(ratio[sel], f[sel], mk, color="C3", label=text)
+    if "factor_median" in table.columns:
+        fm = _col(table, "factor_median")
+        lo_m, hi_m = _col(table, "factor_median_lo"), _col(table, "factor_median_hi")
+        ok = np.array([str(r["factor_median_bound"]) == "=" for r in table.rows])
+        ax.errorbar(
+            ratio[ok] * 1.06,
+            fm[ok],
+            yerr=[fm[ok] - lo_m[ok], hi_m[ok] - fm[ok]],
+            fmt="s",
+            color="C4",
+            mfc="none",
+            capsize=3,
+            label="at equal median error",
+        )
     ax.axhspan(10, 20, color="0.9", label="paper: 10-20x")
     ax.set_xscale("log")
     ax.set_yscale("log")
