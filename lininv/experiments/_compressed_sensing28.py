@@ -14,6 +14,7 @@ factor at equal error, with a paired bootstrap interval, is :mod:`._factor`.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from enum import IntEnum
@@ -266,7 +267,7 @@ def compressed_sensing_28(
                 cell = cached(
                     store,
                     f"m={m}",
-                    lambda m=m: _cell(flow, prior, X_test, X_val, m, settings),
+                    functools.partial(_cell, flow, prior, X_test, X_val, m, settings),
                     clock,
                 )
                 cells.append(cell)

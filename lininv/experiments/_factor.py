@@ -11,6 +11,7 @@ Its uncertainty comes from a paired bootstrap over the test signals (the same si
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ def measurement_factor(
     """
     ms = np.asarray(ms, dtype=float)
     N = method.shape[1]
-    stat = {"mean": np.mean, "median": np.median}[statistic]
+    stat: Any = {"mean": np.mean, "median": np.median}[statistic]
     factor, code = factor_at_equal_error(ms, stat(method, axis=1), stat(baseline, axis=1))
     boots = np.empty((n_boot, ms.size))
     codes = np.empty((n_boot, ms.size), dtype=int)

@@ -150,7 +150,8 @@ def evaluate_bits_per_dim(flow: Any, split: Any, recipe: dict) -> dict[str, floa
     out = {}
     for name, X in (("train", split.X_train), ("val", split.X_val), ("test", split.X_test)):
         U = dequantize(X, levels=d["levels"], rng=d["noise_seeds"][name])
-        out[name] = bits_per_dim(-float(np.mean(flow.log_prob(U))), X.shape[1], levels=d["levels"])
+        nll = -float(np.mean(flow.log_prob(U)))
+        out[name] = float(bits_per_dim(nll, X.shape[1], levels=d["levels"]))
     return out
 
 
