@@ -6,48 +6,74 @@ with its error bounds checked and sharpened. The mathematics is in ``docs/theory
 
 API index
 ---------
-Priors
+Priors::
+
     LinearInvertiblePrior   x = mu + G z, G invertible: log_prob, sample, fit, ...
     LowRankPrior            x = mu + G_k z, rank k < n: the linear analogue of a GAN
-Measurements
+
+Dataset bias (signals from a truth other than the prior)::
+
+    make_truth              a truth from a specification: a spectrum, aligned or rotated
+    TRUTH_FORMS             the forms of a truth specification
+    generator_expected_error  the rank-k generator's exact error under a truth, m >= k + 2
+    crossover               m* from which the invertible prior beats the rank-k generator
+    Crossover               m*, both error curves and the representation error
+
+Measurements::
+
     gaussian_measurements   A with i.i.d. N(0, 1/m) entries
     mask_measurements       row subset of the identity (inpainting)
-Estimators
+    measurements            a draw of an ensemble: gaussian, rademacher, haar, dct, mask
+    ENSEMBLES               the built-in ensembles, each with E[A^T A] = I
+
+Estimators::
+
     mle                     argmax p_G(x) s.t. A x = y
     map_estimate            posterior mean under Gaussian noise
     latent_ridge            min_z ||A G z - y||^2 + gamma ||z||^2
     latent_gradient_descent gradient descent in z from an initial point (LatentDescent)
     gradient_descent_limit  its limit z_hat + (I - P) z_init
     denoise                 the poster's latent and signal denoising formulations
-Exact errors for a given A
-    conditional_error       E ||x_hat - x0||^2 over x0 and noise (posterior covariance trace)
+
+Exact errors for a given A::
+
+    conditional_error       E ||x_hat - x0||^2 over x0 (from the prior or a truth) and noise
     signal_error            ||x_hat - x0||^2 for fixed signals (out of distribution)
     denoising_error         expected error of the linear denoiser
     optimal_denoising_gamma the gamma minimising it
-Theory (functions of the singular values s)
+
+Theory (functions of the singular values s)::
+
     lower_bound             sum_{i>m} s_i^2 (Eckart-Young)
     paper_upper_bound       m sum_{i>m-2} s_i^2 (the poster's theorem)
     hmt_upper_bound         optimised Halko-Martinsson-Tropp bound (HMTBound)
-    predicted_error         deterministic equivalent lambda m (and its noisy form)
+    predicted_error         deterministic equivalent lambda m (noisy and mismatched forms)
     degrees_of_freedom      df(lambda) = sum s_i^2 / (s_i^2 + lambda)
     exact_error_m1          exact E(1) by quadrature
-Monte Carlo and sweeps (the bounds verified)
-    expected_error          Monte-Carlo E(m), reproducible to the bit (MonteCarloEstimate)
+
+Monte Carlo and sweeps (the bounds verified)::
+
+    expected_error          Monte-Carlo E(m) for any ensemble and truth, reproducible to the bit
     MonteCarloEstimate      mean, stderr, 95% ci, trials, seed, rtol, converged
     errors_for_draws        the per-draw error for given draws of Omega (common random numbers)
     make_spectrum           spectrum from "power:a", "exp:r", "flat" or a file
     spectrum_family         the named families: power, exp, flat, cliff (one definition each)
     sweep                   bounds, prediction and E(m) over a grid, resumable (SweepTable)
     SweepTable              the table of a sweep: rows, CSV/JSON, violations
-Progress of long computations (progress=False, True or a callback)
+
+Progress of long computations (progress=False, True or a callback)::
+
     ProgressEvent           what a progress callback receives: task, done, total, label, info
     progress_sink           report progress from your own long computation the same way
-Confidence intervals (one Student-t interval for every mean)
+
+Confidence intervals (one Student-t interval for every mean)::
+
     t_quantile              Student's t quantile for a mean of N values
     t_interval              mean -/+ t stderr
     mean_ci                 mean and its interval from the values
 
-Submodules
+Submodules::
+
     lininv.strategies       hypothesis strategies for property-testing new bounds
     lininv.flows            a small RealNVP normalizing flow in numpy
     lininv.datasets         the 8x8 digits: splits, dequantisation, bits/dim
@@ -77,8 +103,14 @@ from lininv._estimators import (
     map_estimate,
     mle,
 )
-from lininv._low_rank import LowRankPrior
-from lininv._measurements import gaussian_measurements, mask_measurements
+from lininv._low_rank import LowRankPrior, generator_expected_error
+from lininv._measurements import (
+    ENSEMBLES,
+    gaussian_measurements,
+    mask_measurements,
+    measurements,
+)
+from lininv._mismatch import TRUTH_FORMS, Crossover, crossover, make_truth
 from lininv._montecarlo import MonteCarloEstimate, errors_for_draws, expected_error
 from lininv._prior import LinearInvertiblePrior
 from lininv._progress import ProgressEvent, progress_sink
@@ -103,8 +135,15 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "LinearInvertiblePrior",
     "LowRankPrior",
+    "make_truth",
+    "TRUTH_FORMS",
+    "generator_expected_error",
+    "crossover",
+    "Crossover",
     "gaussian_measurements",
     "mask_measurements",
+    "measurements",
+    "ENSEMBLES",
     "mle",
     "map_estimate",
     "latent_ridge",

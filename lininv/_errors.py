@@ -1,4 +1,4 @@
-r"""Exact recovery errors for a given measurement matrix (THEORY.md sections 3-4).
+r"""Exact recovery errors for a given measurement matrix (docs/theory.md, sections 3-4).
 
 The error formulas avoid the subtraction :math:`\operatorname{tr}\Sigma - \operatorname{tr}(\dots)`,
 which loses all accuracy when the error is small against :math:`\operatorname{tr}\Sigma`. With
@@ -22,18 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from lininv._estimators import (
+from lininv._estimators import mle
+from lininv._low_rank import LowRankPrior
+from lininv._mismatch import check_truth, truth_factor
+from lininv._prior import LinearInvertiblePrior
+from lininv._scaled import (
     _exponent,
+    _rank_tol,
     _square,
     _unscale,
-    check_invertible_prior,
     check_operator,
     check_prior,
-    mle,
     scaled_product,
 )
-from lininv._low_rank import LowRankPrior
-from lininv._prior import LinearInvertiblePrior
 from lininv._validation import as_spectrum, as_vector_or_batch, check_choice, check_real
 
 __all__ = [
@@ -50,7 +51,7 @@ def _null_and_range(
     """Full SVD of ``B^T = diag(s) U^T A^T`` scaled by ``2**-t``: ``Z`` (n x n), ``d``, ``t``.
 
     The singular values of ``B`` are ``2**t d``; ``Z`` does not depend on the scaling
-    (:func:`lininv._estimators.scaled_product`: no under- or overflow, the same bits otherwise).
+    (:func:`lininv._scaled.scaled_product`: no under- or overflow, the same bits otherwise).
     """
     B, t = scaled_product(A, prior.factor)
     Z, d, _ = np.linalg.svd(B.T, full_matrices=True)
@@ -79,7 +80,13 @@ def _noise_fractions(SZ2: np.ndarray, d: np.ndarray, t: int, noise_std: float) -
         return np.ldexp(SZ2[: d.size] * frac, 2 * (e_sigma - T))
 
 
-def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0.0) -> float:
+def conditional_error(
+    prior: LinearInvertiblePrior | LowRankPrior,
+    A: Any,
+    noise_std: float = 0.0,
+    *,
+    truth: LinearInvertiblePrior | LowRankPrior | None = None,
+) -> float:
     r"""Expected squared error of the posterior mean for a *given* ``A``.
 
     .. math:: E_{x_0, \eta}\|\hat x - x_0\|^2 = \operatorname{tr}\Sigma
@@ -87,13 +94,23 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
 
     the trace of the posterior covariance; with ``noise_std = 0`` this is the error of
     :func:`mle`, :math:`\|G(I - QQ^T)\|_F^2` with ``Q`` a basis of :math:`\mathrm{range}((AG)^T)`.
+    With ``truth``, the estimator still uses ``prior`` while ``x0`` is drawn from ``truth``
+    (dataset bias, see Notes).
 
     Parameters
     ----------
-    prior : LinearInvertiblePrior
+    prior : LinearInvertiblePrior or LowRankPrior
+        The prior of the estimator (:func:`map_estimate`, or :func:`mle` without noise). A
+        :class:`LowRankPrior` (the rank-k generator) needs ``truth``: its own signals are
+        recovered exactly once ``m >= k``.
     A : array_like of shape (m, n)
-        ``m <= n`` and full row rank when ``noise_std = 0``; any ``m`` otherwise.
+        ``m <= n`` and ``A G`` of full row rank when ``noise_std = 0`` and the prior is
+        invertible; any ``m`` otherwise.
     noise_std : float, default=0.0
+    truth : LinearInvertiblePrior or LowRankPrior, optional
+        The distribution of ``x0``: mean ``truth.mean``, covariance ``truth.factor @
+        truth.factor.T`` (a :class:`LowRankPrior` truth puts the data on a subspace). ``None``
+        or ``prior`` itself: the matched case (the same numbers, to the last bit).
 
     Returns
     -------
@@ -101,7 +118,24 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
 
     Notes
     -----
-    Evaluated as the sum of non-negative terms in the module docstring (no cancellation).
+    Matched: evaluated as the sum of non-negative terms in the module docstring (no
+    cancellation). Mismatched, with :math:`x_0 - \mu = U S v_0`, the estimator's latent error
+    is :math:`\hat v - v_0 = -Z\Lambda Z^T v_0 + K B^T\eta`, with
+    :math:`\Lambda = \mathrm{diag}(\sigma^2/(d_j^2 + \sigma^2))` on the range of :math:`B^T`
+    and 1 on its null space (0 on the range without noise). With the truth's second moment
+    about the prior's mean :math:`M = FF^T` (:func:`lininv._mismatch.truth_factor`) and
+    :math:`W = S^{-1}U^T F`,
+
+    .. math:: E_{x_0,\eta}\|\hat x - x_0\|^2 = \|S Z \Lambda Z^T W\|_F^2
+              + \sum_j \Lambda_j (1 - \Lambda_j) \|S z_j\|^2 ,
+
+    again sums of squares, and the matched formula when ``W`` is orthogonal. Noiseless, this is
+    :math:`\operatorname{tr}(G^TG(I-P)C(I-P)) + \|G(I-P)d\|^2` with
+    :math:`C = G^{-1}\Sigma_tG^{-T}`, :math:`d = G^{-1}(\mu_t - \mu)` (docs/theory.md,
+    section 10). For a :class:`LowRankPrior` ``prior`` the error is
+    :math:`\|(I - G_k K B^T A)F\|_F^2 + \sigma^2\|G_k K B^T\|_F^2` with :math:`B = AG_k`
+    and :math:`K B^T` its (regularised) pseudo-inverse: it never falls below the generator's
+    representation error :math:`\|(I - P_k) F\|_F^2`.
 
     Examples
     --------
@@ -111,9 +145,19 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
     >>> conditional_error(prior, np.array([[1.0, 0.0]]))  # the unobserved variance
     1.0
     """
-    prior = check_invertible_prior(prior)
+    prior = check_prior(prior)
+    truth = check_truth(prior, truth)
     noise_std = check_real("noise_std", noise_std, low=0.0)
-    A = check_operator(prior, A, max_rows=prior.n if noise_std == 0.0 else None)
+    if isinstance(prior, LowRankPrior):
+        if truth is None:
+            raise ValueError(
+                "truth must be given for a LowRankPrior prior (a LinearInvertiblePrior or "
+                "LowRankPrior the signals come from); got None"
+            )
+        A = check_operator(prior, A)
+        return _generator_error(prior, A, noise_std, truth_factor(prior, truth))
+    invertible = prior.n if noise_std == 0.0 else None
+    A = check_operator(prior, A, max_rows=invertible)
     Z, d, t = _null_and_range(prior, A)
     s = prior.singular_values
     SZ2 = np.sum((s[:, None] * Z) ** 2, axis=0)  # ||S z_j||^2 for every column j
@@ -125,8 +169,75 @@ def conditional_error(prior: LinearInvertiblePrior, A: Any, noise_std: float = 0
                 f"A G must have full row rank m = {A.shape[0]} for the noiseless error; got "
                 f"smallest singular value {np.ldexp(d[-1], t):.3g}"
             )
-        return float(np.sum(SZ2[r:]))
-    return float(np.sum(SZ2[r:]) + np.sum(_noise_fractions(SZ2, d, t, noise_std)))
+        if truth is None:
+            return float(np.sum(SZ2[r:]))
+    elif truth is None:
+        return float(np.sum(SZ2[r:]) + np.sum(_noise_fractions(SZ2, d, t, noise_std)))
+    return _mismatched_error(prior, Z, d, t, noise_std, SZ2, truth_factor(prior, truth))
+
+
+def _shrinkage(d: np.ndarray, t: int, noise_std: float, n: int) -> np.ndarray:
+    r""":math:`\Lambda_j = \sigma^2/(d_j^2 + \sigma^2)` for singular values ``2**t d``; 1 beyond.
+
+    Computed as :math:`1/(1 + \rho_j^2)` with :math:`\rho_j = d_j/\sigma` formed from mantissas
+    and exponents, so that no ratio under- or overflows to a wrong value (an infinite ratio
+    gives 0, a vanishing one 1, as they should).
+    """
+    lam = np.ones(n)
+    if noise_std == 0.0:
+        lam[: d.size] = 0.0
+        return lam
+    mant, e = np.frexp(noise_std)
+    with np.errstate(over="ignore", under="ignore"):
+        rho = np.ldexp(d / mant, t - e)
+        lam[: d.size] = 1.0 / (1.0 + rho * rho)
+    return lam
+
+
+def _mismatched_error(
+    prior: LinearInvertiblePrior,
+    Z: np.ndarray,
+    d: np.ndarray,
+    t: int,
+    noise_std: float,
+    SZ2: np.ndarray,
+    F: np.ndarray,
+) -> float:
+    """The mismatched error of the Notes of :func:`conditional_error`, as sums of squares."""
+    s = prior.singular_values
+    lam = _shrinkage(d, t, noise_std, prior.n)
+    W = (prior.left_singular_vectors.T @ F) / s[:, None]  # S^-1 U^T F, latent coordinates
+    w = int(_exponent(W))
+    C = lam[:, None] * (Z.T @ np.ldexp(W, -w))  # Lambda Z^T W, scaled by 2**-w
+    R = (s[:, None] * Z) @ C  # S Z Lambda Z^T W
+    bias = _squared_norms(R.ravel(), np.array(w), "the squared error")
+    variance = float(np.sum(SZ2 * (lam * (1.0 - lam))))  # 0 without noise
+    return float(bias) + variance
+
+
+def _generator_error(gen: LowRankPrior, A: np.ndarray, noise_std: float, F: np.ndarray) -> float:
+    """The rank-k generator's error under a truth with second moment ``F F^T`` (Notes above)."""
+    B, t = scaled_product(A, gen.factor)  # A U_k S_k = 2**t B
+    Wd, d, Zt = np.linalg.svd(B, full_matrices=False)
+    if noise_std == 0.0:
+        keep = d > _rank_tol(d, B.shape)  # the pseudo-inverse: min-norm for m < k
+        g = np.where(keep, 1.0 / np.where(keep, d, 1.0), 0.0)
+    else:
+        mant, e = np.frexp(noise_std)
+        sig = np.ldexp(mant, e - t)  # noise in the units of B
+        g = d / (d * d + sig * sig)
+    AF, a = scaled_product(A, F)  # A F = 2**a AF
+    coef = Zt.T @ (g[:, None] * (Wd.T @ AF))  # K B^T A F in units 2**(a - t)
+    fit = gen.factor @ coef
+    f = int(_exponent(F))
+    # (G_k K B^T A - I) F, every term in units of 2**f
+    R = np.ldexp(fit, a - t - f) - np.ldexp(F, -f)
+    bias = float(_squared_norms(R.ravel(), np.array(f), "the squared error"))
+    if noise_std == 0.0:
+        return bias
+    # sigma^2 ||U_k S_k Zt^T diag(g)||_F^2 = sum_j (sig g_j)^2 ||S_k zt_j||^2 (U_k orthonormal)
+    Sz2 = np.sum((gen.singular_values[:, None] * Zt.T) ** 2, axis=0)
+    return bias + float(np.sum(Sz2 * (sig * g) ** 2))
 
 
 def signal_error(

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from lininv._linear_gaussian import LinearGaussian, check_mean
 from lininv._validation import (
     as_matrix,
     as_spectrum,
     as_vector_or_batch,
-    check_int,
     check_real,
     check_rng,
     check_spectrum_range,
@@ -33,7 +33,7 @@ def haar_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
     return q * signs
 
 
-class LinearInvertiblePrior:
+class LinearInvertiblePrior(LinearGaussian):
     r"""Linear Gaussian generative prior :math:`x = \mu + G z`, :math:`z \sim N(0, I_n)`.
 
     Everything is derived from one SVD :math:`G = U \operatorname{diag}(s) V^T`; no inverse is formed.
@@ -91,7 +91,7 @@ class LinearInvertiblePrior:
         n = G.shape[0]
         if G.shape != (n, n):
             raise ValueError(f"G must be a square matrix of shape (n, n); got {G.shape}")
-        mean = _mean(mean, n)
+        mean = check_mean(mean, n)
         U, s, Vt = np.linalg.svd(G)
         # A singular matrix rounds to s_min ~ eps * s_max; anything at or below n * eps * s_max is
         # numerically singular (condition numbers up to ~1e13 at n = 64 are accepted).
@@ -104,17 +104,6 @@ class LinearInvertiblePrior:
         self._set(U, s, Vt, mean, G=G)
 
     # -- construction -------------------------------------------------------------------------
-
-    def _set(
-        self,
-        U: np.ndarray,
-        s: np.ndarray,
-        Vt: np.ndarray,
-        mean: np.ndarray,
-        G: np.ndarray | None = None,
-    ) -> None:
-        self._U, self._s, self._Vt, self._mean = U, s, Vt, mean
-        self._G = G
 
     @classmethod
     def _from_factors(
@@ -142,7 +131,7 @@ class LinearInvertiblePrior:
         """
         s = as_spectrum("s", s)
         n = s.size
-        mean = _mean(mean, n)
+        mean = check_mean(mean, n)
         if rng is None:
             eye = np.eye(n)
             return cls._from_factors(eye, s, eye.copy(), mean)
@@ -166,7 +155,7 @@ class LinearInvertiblePrior:
         n = Sigma.shape[0]
         if Sigma.shape != (n, n):
             raise ValueError(f"Sigma must be a square matrix of shape (n, n); got {Sigma.shape}")
-        mean = _mean(mean, n)
+        mean = check_mean(mean, n)
         scale = np.max(np.abs(Sigma))
         asym = np.max(np.abs(Sigma - Sigma.T))
         if asym > 1e3 * np.finfo(float).eps * max(scale, np.finfo(float).tiny) * n:
@@ -232,47 +221,9 @@ class LinearInvertiblePrior:
     # -- attributes ----------------------------------------------------------------------------
 
     @property
-    def n(self) -> int:
-        """Signal dimension."""
-        return int(self._s.size)
-
-    @property
-    def G(self) -> np.ndarray:
-        """The generator matrix ``G`` (as given, or ``U diag(s) V^T``)."""
-        if self._G is None:
-            self._G = (self._U * self._s) @ self._Vt
-        return self._G
-
-    @property
-    def mean(self) -> np.ndarray:
-        """Signal mean :math:`\\mu`."""
-        return self._mean
-
-    @property
-    def singular_values(self) -> np.ndarray:
-        """Singular values of ``G``, descending."""
-        return self._s
-
-    @property
-    def left_singular_vectors(self) -> np.ndarray:
-        """``U`` of the SVD of ``G``: the eigenvectors of the covariance, columns in order of ``s``."""
-        return self._U
-
-    @property
-    def covariance(self) -> np.ndarray:
-        """Covariance :math:`\\Sigma = G G^T`."""
-        C = self._U * self._s
-        return C @ C.T
-
-    @property
     def log_abs_det(self) -> float:
         """:math:`\\log|\\det G| = \\sum_i \\log s_i`."""
         return float(np.sum(np.log(self._s)))
-
-    @property
-    def factor(self) -> np.ndarray:
-        """Square-root factor ``U diag(s)`` with ``factor @ factor.T == covariance``."""
-        return self._U * self._s
 
     def __repr__(self) -> str:
         s = self._s
@@ -303,13 +254,6 @@ class LinearInvertiblePrior:
         out = -0.5 * np.sum(w * w, axis=-1) - self.log_abs_det - 0.5 * self.n * _LOG_2PI
         return float(out) if out.ndim == 0 else out
 
-    def sample(self, size: int, *, rng: Any = None) -> np.ndarray:
-        """Draw ``size`` signals :math:`x = \\mu + G z`, returned as rows of shape (size, n)."""
-        size = check_int("size", size, low=0)
-        gen = check_rng(rng)
-        z = gen.standard_normal((size, self.n))
-        return self.to_signal(z)
-
     def to_latent(self, x: Any) -> np.ndarray:
         """:math:`z = G^{-1}(x - \\mu) = V \\operatorname{diag}(1/s) U^T (x - \\mu)`."""
         x = as_vector_or_batch("x", x, self.n, length_hint=" to match the prior's n")
@@ -319,12 +263,3 @@ class LinearInvertiblePrior:
         """:math:`x = \\mu + G z`."""
         z = as_vector_or_batch("z", z, self.n, length_hint=" to match the prior's n")
         return self._mean + z @ self.G.T
-
-
-def _mean(mean: Any, n: int) -> np.ndarray:
-    if mean is None:
-        return np.zeros(n)
-    arr = as_vector_or_batch("mean", mean, n, length_hint=" to match the prior's n")
-    if arr.ndim != 1:
-        raise ValueError(f"mean must have shape ({n},); got {arr.shape}")
-    return arr.copy()

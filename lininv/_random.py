@@ -85,13 +85,15 @@ def parameter_key(values: Any) -> bytes:
 def param_seed(namespace: str, seed: int, *values: Any) -> int:
     """A 64-bit seed hashed from a namespace, a run seed and parameters (not positions).
 
-    Integers enter exactly; real numbers and arrays through :func:`parameter_key`, so parameters
-    equal up to their last bits give the same seed on every machine.
+    Integers and strings enter exactly; real numbers and arrays through :func:`parameter_key`,
+    so parameters equal up to their last bits give the same seed on every machine.
     """
     h = hashlib.sha256()
     h.update(f"{namespace}|{int(seed)}|".encode())
     for v in values:
-        if isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)):
+        if isinstance(v, str):
+            h.update(f"s{len(v)}:{v}|".encode())
+        elif isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)):
             h.update(f"i{int(v)}|".encode())
         else:
             h.update(b"r" + parameter_key(v) + b"|")

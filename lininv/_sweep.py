@@ -1,19 +1,21 @@
-r"""Sweeps: the theorem's bounds, the prediction and the Monte-Carlo truth over a grid.
+r"""Sweeps: the theorem's bounds, the prediction and the Monte-Carlo truth over a grid, resumably.
 
-One *cell* is a spectrum, a number of measurements ``m`` and a noise level. For each cell
-:func:`sweep` records the lower bound :math:`\sum_{i>m} s_i^2`, the Monte-Carlo estimate of
-:math:`E(m)` with its confidence interval, the deterministic-equivalent prediction and its relative
-error, the optimised Halko-Martinsson-Tropp upper bound (and its split ``k``), the paper's upper
-bound :math:`m\sum_{i>m-2} s_i^2`, and whether each bound holds beyond the confidence interval.
+One *cell* is a spectrum (the diagonal prior ``G = diag(s)``), a number of measurements ``m``, a
+noise level, a measurement ensemble and a truth (the distribution of the signals: the prior itself
+by default). For each cell :func:`sweep` records the lower bound :math:`\sum_{i>m} s_i^2`, the
+Monte-Carlo estimate of :math:`E(m)` with its confidence interval, the deterministic-equivalent
+prediction and its relative error, the optimised Halko-Martinsson-Tropp upper bound (and its
+split ``k``), the paper's upper bound :math:`m\sum_{i>m-2} s_i^2`, and whether each bound holds
+beyond the confidence interval (:mod:`lininv._sweep_table`).
 
-Persistence. With ``output``, every finished cell is written at once to a JSON results file
-(atomically: a temporary file in the same folder, then :func:`os.replace`). A cell's seed is
-derived from the sweep seed and the cell's own parameters (a hash of the spectrum values and the
-noise level to single precision, and ``m``: :func:`cell_seed`), never from its position or from the
-order cells finish in, nor from the last bits of the spectrum, which can differ between machines. Re-running with the
-same ``output`` therefore loads the finished cells, computes only the missing ones, and yields
-exactly the table an uninterrupted run gives; the file is written in grid order and holds no
-timestamps, so even its bytes agree.
+Persistence. With ``output``, every finished cell is stored at once in a
+:class:`lininv._io.CellStore` (one JSON file, rewritten atomically, locked while a sweep uses it,
+each cell with a checksum and each stored row re-validated when the file is opened: its keys,
+finite numbers, and verdicts recomputed from its numbers). A cell's seed is derived from the sweep
+seed and the cell's own parameters (:func:`cell_seed`), never from its position, the order cells
+finish in, or the last bits of the spectrum. Re-running with the same ``output`` loads the
+finished cells, computes only the missing ones, and yields exactly the table an uninterrupted run
+gives.
 """
 
 from __future__ import annotations
@@ -21,235 +23,66 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
-import tempfile
-import warnings
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lininv._montecarlo import _seed_from, as_executor, check_workload, expected_error
-from lininv._random import param_seed, parameter_key
+from lininv._io import CellStore, output_file
+from lininv._measurements import ENSEMBLES
+from lininv._mismatch import make_truth
+from lininv._montecarlo import check_workload, expected_error
+from lininv._parallel import Workers, imap_unordered
+from lininv._progress import check_progress, progress_sink
+from lininv._provenance import provenance
+from lininv._random import param_seed, parameter_key, seed_from
+from lininv._sweep_table import COLUMNS, SweepTable, theorem_for, verdicts
 from lininv._theory import hmt_upper_bound, lower_bound, paper_upper_bound, predicted_error
 from lininv._validation import as_spectrum, check_int, check_real, describe
 
-__all__ = ["sweep", "SweepTable", "SweepPlan", "prepare", "execute", "COLUMNS"]
+__all__ = [
+    "sweep",
+    "SweepTable",
+    "SweepPlan",
+    "prepare",
+    "check_output",
+    "execute",
+    "COLUMNS",
+    "cell_seed",
+]
 
-_FORMAT = "lininv-sweep"
-_VERSION = 1
-
-#: Columns of a sweep table, in order.
-COLUMNS = (
-    "spectrum",
-    "n",
-    "m",
-    "noise",
-    "lower",
-    "mc_mean",
-    "mc_stderr",
-    "ci_low",
-    "ci_high",
-    "trials",
-    "predicted",
-    "predicted_rel_error",
-    "hmt_upper",
-    "hmt_k",
-    "paper_upper",
-    "lower_holds",
-    "hmt_holds",
-    "paper_holds",
-    "converged",
-    "seed",
-)
+#: A cell: (spectrum name, m, noise, ensemble, truth).
+Cell = tuple[str, int, float, str, str]
 
 
-class SweepTable:
-    """The result of :func:`sweep`: one row (a dict keyed by :data:`COLUMNS`) per cell.
-
-    Upper bounds are ``None`` where the theorem does not apply (``m = 1``, or noise: the bounds
-    are for the noiseless MLE); the lower bound holds with noise too, since noise only adds error.
-    A bound *holds* unless it is violated beyond the 95% confidence interval (``lower > ci_high``
-    or ``upper < ci_low``).
-
-    Attributes
-    ----------
-    rows : list of dict
-    settings : dict
-        ``seed`` (of the sweep), ``rtol``, ``trials``, ``max_trials``.
-    spectra : dict of str to ndarray
-        The spectra by name.
-    """
-
-    def __init__(
-        self, rows: list[dict[str, Any]], settings: dict[str, Any], spectra: dict[str, np.ndarray]
-    ) -> None:
-        self.rows = rows
-        self.settings = settings
-        self.spectra = spectra
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.rows)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.rows[index]
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SweepTable):
-            return NotImplemented
-        return (
-            self.rows == other.rows
-            and self.settings == other.settings
-            and self.spectra.keys() == other.spectra.keys()
-            and all(np.array_equal(v, other.spectra[k]) for k, v in self.spectra.items())
-        )
-
-    def __repr__(self) -> str:
-        return f"SweepTable({len(self.rows)} rows, seed {self.settings.get('seed')})"
-
-    def __str__(self) -> str:
-        return self.format()
-
-    def column(self, name: str) -> np.ndarray:
-        """Values of one column as an array (``None`` becomes ``nan`` for numeric columns)."""
-        if name not in COLUMNS:
-            raise ValueError(f"name must be one of {', '.join(COLUMNS)}; got {name!r}")
-        values = [row[name] for row in self.rows]
-        if name == "spectrum":
-            return np.array(values, dtype=object)
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-    def select(self, spectrum: str | None = None, noise: float | None = None) -> SweepTable:
-        """Rows of one spectrum and/or one noise level, in grid order."""
-        rows = [
-            r
-            for r in self.rows
-            if (spectrum is None or r["spectrum"] == spectrum)
-            and (noise is None or r["noise"] == noise)
-        ]
-        spectra = {k: v for k, v in self.spectra.items() if spectrum is None or k == spectrum}
-        return SweepTable(rows, dict(self.settings), spectra)
-
-    def violations(self) -> list[dict[str, Any]]:
-        """Rows in which some bound is violated beyond the confidence interval."""
-        return [
-            r
-            for r in self.rows
-            if any(r[c] is False for c in ("lower_holds", "hmt_holds", "paper_holds"))
-        ]
-
-    @property
-    def all_hold(self) -> bool:
-        """Whether every applicable bound holds in every row."""
-        return not self.violations()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "settings": self.settings,
-            "spectra": {k: [float(x) for x in v] for k, v in self.spectra.items()},
-            "rows": self.rows,
-        }
-
-    def to_json(self, path: str | os.PathLike[str]) -> None:
-        """Write the table with all settings and spectra as JSON (atomically)."""
-        _atomic_write(Path(path), json.dumps(self.to_dict(), indent=1) + "\n")
-
-    def to_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write the rows as CSV (atomically); ``None`` is written as an empty field."""
-        lines = [",".join(COLUMNS)]
-        for r in self.rows:
-            lines.append(",".join(_csv_field(r[c]) for c in COLUMNS))
-        _atomic_write(Path(path), "\n".join(lines) + "\n")
-
-    def format(self) -> str:
-        """A readable fixed-width table."""
-        head = (
-            f"{'spectrum':<12} {'n':>5} {'m':>5} {'noise':>7} {'lower':>10} "
-            f"{'E(m) [95% CI]':>30} {'predicted':>10} {'rel.err':>8} "
-            f"{'HMT upper (k)':>16} {'paper upper':>11}  bounds"
-        )
-        out = [head, "-" * len(head)]
-        for r in self.rows:
-            ci = f"{r['mc_mean']:.5g} [{r['ci_low']:.5g}, {r['ci_high']:.5g}]"
-            hmt = "-" if r["hmt_upper"] is None else f"{r['hmt_upper']:.4g} ({r['hmt_k']})"
-            paper = "-" if r["paper_upper"] is None else f"{r['paper_upper']:.4g}"
-            flags = [r[c] for c in ("lower_holds", "hmt_holds", "paper_holds") if r[c] is not None]
-            verdict = "hold" if all(flags) else "VIOLATED"
-            out.append(
-                f"{_short(r['spectrum'], 12):<12} {r['n']:>5} {r['m']:>5} {r['noise']:>7.3g} "
-                f"{r['lower']:>10.4g} {ci:>30} {r['predicted']:>10.5g} "
-                f"{r['predicted_rel_error']:>+8.2%} {hmt:>16} {paper:>11}  {verdict}"
-            )
-        return "\n".join(out)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else "..." + text[-(width - 3) :]
-
-
-def _csv_field(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\n') else value
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`_atomic_write_bytes`."""
-    _atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, flush to disk, then :func:`os.replace`.
-
-    A reader (or a later run) sees either the old file or the new one, never a partial write.
-    """
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "xb") as fh:  # mode 0o666 & ~umask, like any new file
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def check_writable_folder(folder: Path, what: str = "output") -> None:
-    """Raise ValueError unless ``folder`` is an existing folder we can create files in."""
-    if not folder.is_dir():
-        raise ValueError(f"{what} folder {str(folder)!r} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".lininv-write-test.")
-    except OSError as exc:
-        raise ValueError(f"{what} folder {str(folder)!r} is not writable: {exc.strerror}") from None
-    os.close(fd)
-    os.unlink(tmp)
-
-
-def cell_seed(sweep_seed: int, s: np.ndarray, m: int, noise: float) -> int:
+def cell_seed(
+    sweep_seed: int,
+    s: np.ndarray,
+    m: int,
+    noise: float,
+    ensemble: str = "gaussian",
+    truth: str = "prior",
+) -> int:
     """Seed of one cell: a hash of the sweep seed and the cell's parameters (not its position).
 
     The spectrum and the noise level enter to single precision (:func:`lininv._random.
     parameter_key`), so a spectrum computed on another machine, equal up to rounding, draws the
-    same random numbers.
+    same random numbers. The default ensemble and truth keep the seeds of sweeps without them.
     """
-    return param_seed("lininv.sweep.cell.v2", sweep_seed, s, int(m), noise)
+    if ensemble == "gaussian" and truth == "prior":
+        return param_seed("lininv.sweep.cell.v2", sweep_seed, s, int(m), noise)
+    return param_seed("lininv.sweep.cell.v3", sweep_seed, s, int(m), noise, ensemble, truth)
+
+
+def _truth_seed(sweep_seed: int, s: np.ndarray, truth: str) -> int:
+    """Seed of a randomly rotated truth: the same rotation for every cell of that spectrum."""
+    return param_seed("lininv.sweep.truth", sweep_seed, s, truth)
+
+
+def _cell_key(cell: Cell) -> str:
+    return json.dumps([cell[0], cell[1], cell[2], cell[3], cell[4]])
 
 
 def _compute_cell(
@@ -257,29 +90,48 @@ def _compute_cell(
     s: np.ndarray,
     m: int,
     noise: float,
+    ensemble: str,
+    truth_spec: str,
     seed: int,
+    truth_seed: int,
     rtol: float | None,
     trials: int | None,
     max_trials: int,
 ) -> dict[str, Any]:
     """One row of the table. Top-level (picklable) for executors and Dask workers."""
-    with warnings.catch_warnings(record=True):  # silenced: the status is est.converged
-        warnings.simplefilter("always", UserWarning)
-        est = expected_error(s, m, noise, rtol=rtol, trials=trials, max_trials=max_trials, rng=seed)
-    converged = est.converged
+    import warnings
+
+    from lininv._prior import LinearInvertiblePrior
+
+    truth = make_truth(truth_spec, s, seed=truth_seed)
+    prior = s if truth is None else LinearInvertiblePrior.from_singular_values(s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # non-convergence is the row's `converged`
+        est = expected_error(
+            prior,
+            m,
+            noise,
+            truth=truth,
+            ensemble=ensemble,
+            rtol=rtol,
+            trials=trials,
+            max_trials=max_trials,
+            rng=seed,
+        )
     lo, hi = est.ci
-    lower = lower_bound(s, m)
-    pred = predicted_error(s, m, noise)
-    applies = noise == 0.0 and m >= 2
-    hmt = hmt_upper_bound(s, m) if applies else None
-    paper = paper_upper_bound(s, m) if applies else None
+    pred = predicted_error(prior, m, noise, truth=truth)
+    bounded = noise == 0.0 and m >= 2
+    hmt = hmt_upper_bound(s, m) if bounded else None
+    paper = paper_upper_bound(s, m) if bounded else None
     rel = (pred - est.mean) / est.mean if est.mean != 0.0 else (0.0 if pred == 0.0 else math.inf)
-    return {
+    row: dict[str, Any] = {
         "spectrum": name,
         "n": int(s.size),
         "m": int(m),
         "noise": float(noise),
-        "lower": float(lower),
+        "ensemble": ensemble,
+        "truth": truth_spec,
+        "lower": float(lower_bound(s, m)),
         "mc_mean": float(est.mean),
         "mc_stderr": float(est.stderr),
         "ci_low": float(lo),
@@ -290,12 +142,12 @@ def _compute_cell(
         "hmt_upper": None if hmt is None else float(hmt.value),
         "hmt_k": None if hmt is None else int(hmt.k),
         "paper_upper": None if paper is None else float(paper),
-        "lower_holds": bool(lower <= hi),
-        "hmt_holds": None if hmt is None else bool(hmt.value >= lo),
-        "paper_holds": None if paper is None else bool(paper >= lo),
-        "converged": bool(converged),
+        "theorem": theorem_for(ensemble, truth_spec, noise, m),
+        "converged": bool(est.converged),
         "seed": int(seed),
     }
+    row.update(verdicts(row))
+    return {c: row[c] for c in COLUMNS}
 
 
 def _as_spectra(spectra: Any) -> dict[str, np.ndarray]:
@@ -320,120 +172,13 @@ def _as_list(name: str, values: Any) -> list[Any]:
     return values
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(
-            f"output {str(path)!r} exists but is not a readable sweep results file ({exc}); "
-            "choose another output"
-        ) from None
-    if (
-        not isinstance(data, dict)
-        or data.get("format") != _FORMAT
-        or data.get("version") != _VERSION
-    ):
-        raise ValueError(
-            f"output {str(path)!r} exists but is not a lininv sweep results file (version "
-            f"{_VERSION}); choose another output"
-        )
-    return data
-
-
-def _resolve_executor(executor: Any) -> tuple[Executor | None, Any]:
-    """Executor to use and a Dask client to close afterwards (for scheduler addresses)."""
-    if isinstance(executor, str):
-        try:
-            from distributed import Client
-        except ImportError:  # pragma: no cover - the test extra installs it
-            raise ImportError(
-                "a Dask scheduler address needs the optional dask extra: pip install 'lininv[dask]'"
-            ) from None
-        client = Client(executor, timeout="10s", set_as_default=False)
-        return client.get_executor(), client
-    return as_executor(executor), None
-
-
-def sweep(
-    spectra: Any,
-    ms: Any,
-    noise_stds: Any = (0.0,),
-    *,
-    rtol: float | None = None,
-    trials: int | None = None,
-    max_trials: int = 100_000,
-    rng: Any = None,
-    output: str | os.PathLike[str] | None = None,
-    executor: Any = None,
-    progress: bool = False,
-) -> SweepTable:
-    r"""Bounds, prediction and Monte-Carlo :math:`E(m)` over a grid of cells, resumably.
-
-    Parameters
-    ----------
-    spectra : array_like of shape (n,), or mapping of str to array_like
-        One spectrum (named ``"s"``) or several by name (e.g. ``{"power:1": s}``).
-    ms : int or iterable of int
-        Numbers of measurements, each ``1 <= m <= n`` for every spectrum.
-    noise_stds : float or iterable of float, default=(0.0,)
-        Noise levels ``>= 0``. The upper bounds are the noiseless theorem's and are reported for
-        ``noise = 0`` (and ``m >= 2``) only.
-    rtol, trials, max_trials
-        Passed to :func:`expected_error` for every cell (default: ``rtol = 1e-3``).
-    rng : None, int, SeedSequence or Generator, default=None
-        Sweep seed. With an existing ``output`` and ``rng=None`` the file's seed is used.
-    output : path, optional
-        JSON results file: created if missing, resumed if present. Its folder must exist and be
-        writable. An existing file with other settings (seed, rtol, trials, max_trials) or with a
-        different spectrum under the same name is refused (``ValueError``), never overwritten.
-    executor : concurrent.futures.Executor, distributed.Client or str, optional
-        Runs cells concurrently; a string is a Dask scheduler address (needs the ``dask``
-        extra). In-process and sequential by default.
-    progress : bool, default=False
-        Show a tqdm progress bar over cells.
-
-    Returns
-    -------
-    SweepTable
-        Rows in grid order: spectra (in the given order), then ``m``, then noise.
-
-    Notes
-    -----
-    Per cell, with :math:`\hat E` the Monte-Carlo mean and ``[lo, hi]`` its 95% interval: the
-    lower bound :math:`\sum_{i>m}s_i^2` holds if it is ``<= hi``; the upper bounds
-    (:func:`hmt_upper_bound`, :func:`paper_upper_bound`) hold if ``>= lo``; the prediction's
-    relative error is :math:`(\lambda m - \hat E)/\hat E` (:func:`predicted_error`).
-    Cell seeds are hashes of the sweep seed and the cell's parameters, so a cell's numbers do not
-    depend on the grid it is part of, the executor, or on interruptions.
-
-    References
-    ----------
-    .. [1] Asim et al., ICML 2020, arXiv:1905.11672 (the theorem).
-    .. [2] Halko, Martinsson, Tropp, SIAM Review 53(2), 2011, Theorem 10.5.
-
-    Examples
-    --------
-    >>> from lininv import make_spectrum, sweep
-    >>> table = sweep({"flat": make_spectrum("flat", 6)}, [2, 3], trials=64, rng=0)
-    >>> [(row["m"], round(row["mc_mean"], 12), row["lower"]) for row in table]  # E(m) = n - m
-    [(2, 4.0, 4.0), (3, 3.0, 3.0)]
-    >>> table.all_hold
-    True
-    """
-    return execute(
-        prepare(
-            spectra,
-            ms,
-            noise_stds,
-            rtol=rtol,
-            trials=trials,
-            max_trials=max_trials,
-            rng=rng,
-            output=output,
-        ),
-        executor=executor,
-        progress=progress,
-    )
+def _distinct(name: str, values: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{name} must not repeat a value; got {v!r} twice")
+        seen.add(v)
+    return values
 
 
 @dataclass
@@ -441,16 +186,76 @@ class SweepPlan:
     """A validated sweep, ready to run: everything :func:`execute` needs, nothing computed yet."""
 
     named: dict[str, np.ndarray]
-    grid: list[tuple[str, int, float]]
+    grid: list[Cell]
     settings: dict[str, Any]
     path: Path | None
-    previous: dict[str, Any] | None
-    finished: dict[tuple[str, int, float], dict[str, Any]] = field(default_factory=dict)
-    spectra_record: dict[str, np.ndarray] = field(default_factory=dict)
+    finished: dict[Cell, dict[str, Any]] = field(default_factory=dict)
 
     @property
-    def todo(self) -> list[tuple[str, int, float]]:
+    def todo(self) -> list[Cell]:
         return [key for key in self.grid if key not in self.finished]
+
+
+def _validator(named: dict[str, np.ndarray], seed: int) -> Any:
+    """The check of a stored row (:class:`lininv._io.CellStore`'s ``validate`` hook)."""
+
+    def validate(key: str, value: Any) -> None:
+        if key.startswith("spectrum:"):
+            if not isinstance(value, list) or not all(isinstance(v, float) for v in value):
+                raise ValueError("a stored spectrum must be a list of numbers")
+            return
+        if not isinstance(value, dict) or list(value) != list(COLUMNS):
+            raise ValueError(f"a row must have the columns {', '.join(COLUMNS)} in order")
+        cell = json.loads(key)
+        if [
+            value["spectrum"],
+            value["m"],
+            value["noise"],
+            value["ensemble"],
+            value["truth"],
+        ] != cell:
+            raise ValueError("the row does not belong to its cell")
+        for c in ("lower", "mc_mean", "mc_stderr", "ci_low", "ci_high", "predicted"):
+            if not isinstance(value[c], (int, float)) or not math.isfinite(value[c]):
+                raise ValueError(f"{c} must be a finite number; got {value[c]!r}")
+        if not value["ci_low"] <= value["mc_mean"] <= value["ci_high"] or value["mc_stderr"] < 0:
+            raise ValueError("the confidence interval does not contain the mean")
+        if verdicts(value) != {k: value[k] for k in ("lower_holds", "hmt_holds", "paper_holds")}:
+            raise ValueError("its verdicts do not follow from its numbers")
+        want = theorem_for(value["ensemble"], value["truth"], value["noise"], value["m"])
+        if value["theorem"] != want:
+            raise ValueError(f"theorem must be {want!r} for this cell; got {value['theorem']!r}")
+        s = named.get(value["spectrum"])
+        if s is not None and value["seed"] != cell_seed(seed, s, *cell[1:]):
+            raise ValueError("its seed is not the cell's seed")
+
+    return validate
+
+
+def _check_stored_spectra(path: Path, named: dict[str, np.ndarray]) -> None:
+    """Refuse an output that holds a different spectrum under one of our names (before opening
+    it, so that this is the message rather than its rows' seeds not matching)."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # missing or unreadable: the cell store says what is wrong
+    for name, s in named.items():
+        old = cells.get(f"spectrum:{name}", {}).get("value") if isinstance(cells, dict) else None
+        # Equal to single precision is the same spectrum: same cell seeds (cell_seed).
+        if isinstance(old, list) and parameter_key(old) != parameter_key(s):
+            raise ValueError(
+                f"output {str(path)!r} holds a different spectrum named {name!r}; rename it or "
+                "use another output"
+            )
+
+
+def _stored_seed(path: Path) -> int | None:
+    """The seed of an existing results file (to resume it with ``rng=None``), if readable."""
+    try:
+        seed = json.loads(path.read_text(encoding="utf-8"))["params"]["seed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return seed if isinstance(seed, int) and seed >= 0 else None
 
 
 def prepare(
@@ -458,27 +263,38 @@ def prepare(
     ms: Any,
     noise_stds: Any = (0.0,),
     *,
+    ensembles: Any = ("gaussian",),
+    truths: Any = ("prior",),
     rtol: float | None = None,
     trials: int | None = None,
     max_trials: int = 100_000,
     rng: Any = None,
     output: str | os.PathLike[str] | None = None,
 ) -> SweepPlan:
-    """Validate the arguments of :func:`sweep` and load a previous results file (no computing).
+    """Validate the arguments of :func:`sweep` (no computing, no files written).
 
-    Raises ``ValueError``/``TypeError`` for bad input, an unwritable output folder, or an existing
-    results file that is unreadable or holds other settings; the file is left untouched. A cell
-    that :func:`expected_error` would refuse (noise beyond ``1e150 s_max``, or more memory than
-    the machine has: :func:`lininv._montecarlo.check_workload`) is refused here, before any cell
-    runs.
+    Raises ``ValueError``/``TypeError`` for bad input or an unwritable output place. A cell that
+    :func:`expected_error` would refuse (noise beyond ``1e150 s_max``, or more memory than the
+    machine has: :func:`lininv._montecarlo.check_workload`) is refused here, before any cell
+    runs. The output's existing cells are checked when :func:`execute` opens it.
     """
     named = _as_spectra(spectra)
-    ms = [check_int("m", m, low=1) for m in _as_list("ms", ms)]
+    ms = _distinct("ms", [check_int("ms", m, low=1) for m in _as_list("ms", ms)])
+    noises = [
+        check_real("noise_stds", x, low=0.0) + 0.0 for x in _as_list("noise_stds", noise_stds)
+    ]
+    noises = _distinct("noise_stds", noises)
+    ensembles = _distinct("ensembles", _as_list("ensembles", ensembles))
+    for e in ensembles:
+        if e not in ENSEMBLES:
+            raise ValueError(f"ensembles must be among {', '.join(ENSEMBLES)}; got {e!r}")
+    truths = _distinct("truths", _as_list("truths", truths))
     for name, s in named.items():
         bad = [m for m in ms if m > s.size]
         if bad:
             raise ValueError(f"ms must be at most n = {s.size} for spectrum {name!r}; got {bad[0]}")
-    noises = [check_real("noise_stds", x, low=0.0) for x in _as_list("noise_stds", noise_stds)]
+        for spec in truths:
+            make_truth(spec, s, seed=0)  # validates the specification against n
     if rtol is not None and trials is not None:
         raise ValueError(f"pass either rtol or trials, not both; got rtol={rtol}, trials={trials}")
     if trials is not None:
@@ -502,111 +318,182 @@ def prepare(
                     m_name="ms",
                     context=f" for spectrum {name!r}",
                 )
-    path = None if output is None else Path(output)
-    previous: dict[str, Any] | None = None
-    if path is not None:
-        check_writable_folder(path.parent)
-        if path.exists():
-            previous = _load(path)
-    if rng is None and previous is not None:
-        seed = int(previous["settings"]["seed"])
-    else:
-        seed = _seed_from(rng)
+    path = None if output is None else output_file(output, "output")
+    seed = _stored_seed(path) if rng is None and path is not None else None
+    seed = seed_from(rng) if seed is None else seed
     settings = {"seed": seed, "rtol": rtol, "trials": trials, "max_trials": max_trials}
-    grid = [(name, m, x) for name in named for m in ms for x in noises]
-    plan = SweepPlan(named, grid, settings, path, previous, spectra_record=dict(named))
-    if previous is not None:
-        if previous["settings"] != settings:
-            raise ValueError(
-                f"output {str(path)!r} holds a sweep with settings {previous['settings']}; "
-                f"this call has {settings}. Use the same settings to resume, or another output"
-            )
-        for name, values in previous["spectra"].items():
-            old = np.asarray(values, dtype=float)
-            # Equal to single precision is the same spectrum: same cell seeds (cell_seed).
-            if name in named and parameter_key(old) != parameter_key(named[name]):
-                raise ValueError(
-                    f"output {str(path)!r} holds a different spectrum named {name!r}; "
-                    "rename it or use another output"
-                )
-            plan.spectra_record.setdefault(name, old)
-        for row in previous["rows"]:
-            plan.finished[(row["spectrum"], row["m"], row["noise"])] = row
-    return plan
+    grid = [
+        (name, m, x, e, t)
+        for name in named
+        for m in ms
+        for x in noises
+        for e in ensembles
+        for t in truths
+    ]
+    return SweepPlan(named, grid, settings, path)
 
 
-def execute(plan: SweepPlan, *, executor: Any = None, progress: bool = False) -> SweepTable:
-    """Run a :class:`SweepPlan`: compute the missing cells, saving each as it finishes."""
-    pool, client = _resolve_executor(executor)
-    grid, named, settings, path = plan.grid, plan.named, plan.settings, plan.path
-    finished = plan.finished
-    todo = plan.todo
+def check_output(plan: SweepPlan) -> None:
+    """Check an existing results file of ``plan`` (settings, spectra, every stored row) without
+    writing anything: what :func:`execute` would refuse, refused before any work."""
+    if plan.path is None or not plan.path.exists():
+        return
+    _check_stored_spectra(plan.path, plan.named)
+    seed = plan.settings["seed"]
+    CellStore(plan.path, plan.settings, validate=_validator(plan.named, seed)).open().close()
+
+
+def execute(plan: SweepPlan, *, executor: Any = None, progress: Any = False) -> SweepTable:
+    """Run a :class:`SweepPlan`: compute the missing cells, storing each as it finishes."""
+    progress = check_progress(progress)
+    settings, named = plan.settings, plan.named
     seed = settings["seed"]
-    rtol, trials, max_trials = settings["rtol"], settings["trials"], settings["max_trials"]
-
-    def save() -> None:
-        if path is None:
-            return
-        order = {key: i for i, key in enumerate(grid)}
-        rows = sorted(
-            finished.values(),
-            key=lambda r: (
-                order.get((r["spectrum"], r["m"], r["noise"]), len(order)),
-                r["spectrum"],
-                r["m"],
-                r["noise"],
-            ),
-        )
-        SweepTable(rows, settings, plan.spectra_record).to_json(path)
-
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(grid), initial=len(grid) - len(todo), unit="cell", disable=not progress)
+    prov = provenance(seed=seed)
+    store = None
+    if plan.path is not None:
+        _check_stored_spectra(plan.path, named)
+        store = CellStore(
+            plan.path, settings, provenance=prov, validate=_validator(named, seed)
+        ).open()
     try:
-        if path is not None and plan.previous is None:
-            save()  # the file exists from the start: settings and seed are recorded
-        args = {
-            key: (
-                key[0],
-                named[key[0]],
-                key[1],
-                key[2],
-                cell_seed(seed, named[key[0]], key[1], key[2]),
-                rtol,
-                trials,
-                max_trials,
+        if store is not None:
+            for name, s in named.items():
+                if f"spectrum:{name}" not in store:
+                    store.put(f"spectrum:{name}", [float(v) for v in s])
+            for cell in plan.grid:
+                row = store.get(_cell_key(cell))
+                if row is not None:
+                    plan.finished[cell] = row
+        todo = plan.todo
+        args = [
+            (
+                c[0],
+                named[c[0]],
+                c[1],
+                c[2],
+                c[3],
+                c[4],
+                cell_seed(seed, named[c[0]], *c[1:]),
+                _truth_seed(seed, named[c[0]], c[4]),
+                settings["rtol"],
+                settings["trials"],
+                settings["max_trials"],
             )
-            for key in todo
-        }
-        if pool is None:
-            for key in todo:
-                finished[key] = _compute_cell(*args[key])
-                save()
-                bar.update()
-        else:
-            window = max(2, 2 * int(getattr(pool, "_max_workers", 2) or 2))
-            queue = iter(todo)
-            running: dict[Future, tuple[str, int, float]] = {}
-            try:
-                while True:
-                    while len(running) < window:
-                        nxt: tuple[str, int, float] | None = next(queue, None)
-                        if nxt is None:
-                            break
-                        running[pool.submit(_compute_cell, *args[nxt])] = nxt
-                    if not running:
-                        break
-                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        key = running.pop(fut)
-                        finished[key] = fut.result()
-                        save()
-                        bar.update()
-            finally:
-                for fut in running:
-                    fut.cancel()
+            for c in todo
+        ]
+        done0 = len(plan.grid) - len(todo)
+        with (
+            Workers(executor, tasks=len(todo)) as workers,
+            progress_sink(progress, "sweep", len(plan.grid), "cell", initial=done0) as sink,
+        ):
+            for i, row in imap_unordered(workers, _compute_cell, args):
+                cell = todo[i]
+                plan.finished[cell] = row
+                if store is not None:
+                    store.put(_cell_key(cell), row)
+                status = "" if row["converged"] else "; NOT CONVERGED"
+                sink.update(
+                    label=f"{cell[0]} m={cell[1]} noise={cell[2]:g} {cell[3]} {cell[4]}",
+                    info=f"{row['mc_mean']:.5g} +- {row['mc_stderr']:.2g}{status}",
+                )
+        runs = store.runs if store is not None else [prov]
     finally:
-        bar.close()
-        if client is not None:
-            client.close()
-    return SweepTable([finished[key] for key in grid], dict(settings), dict(named))
+        if store is not None:
+            store.close()
+    meta = {"runs": runs} if len(runs) != 1 else dict(runs[0])
+    return SweepTable([plan.finished[c] for c in plan.grid], dict(settings), dict(named), meta)
+
+
+def sweep(
+    spectra: Any,
+    ms: Any,
+    noise_stds: Any = (0.0,),
+    *,
+    ensembles: Any = ("gaussian",),
+    truths: Any = ("prior",),
+    rtol: float | None = None,
+    trials: int | None = None,
+    max_trials: int = 100_000,
+    rng: Any = None,
+    output: str | os.PathLike[str] | None = None,
+    executor: Any = None,
+    progress: Any = False,
+) -> SweepTable:
+    r"""Bounds, prediction and Monte-Carlo :math:`E(m)` over a grid of cells, resumably.
+
+    Parameters
+    ----------
+    spectra : array_like of shape (n,), or mapping of str to array_like
+        One spectrum (named ``"s"``) or several by name (e.g. ``{"power:1": s}``); each is the
+        diagonal prior ``G = diag(s)``.
+    ms : int or iterable of int
+        Numbers of measurements, distinct, each ``1 <= m <= n`` for every spectrum.
+    noise_stds : float or iterable of float, default=(0.0,)
+        Noise levels ``>= 0``, distinct (``-0.0`` is ``0.0``). The upper bounds are the noiseless
+        theorem's and are reported for ``noise = 0`` (and ``m >= 2``) only.
+    ensembles : str or iterable of str, default=("gaussian",)
+        Measurement ensembles (:data:`lininv.ENSEMBLES`).
+    truths : str or iterable of str, default=("prior",)
+        Distributions of the signals (:data:`lininv._mismatch.TRUTH_FORMS`): ``"prior"``, a
+        spectrum specification (a truth diagonal in the prior's basis) or ``"rotated:"`` and one
+        (in a random basis, the same for every cell of a spectrum).
+    rtol, trials, max_trials
+        Passed to :func:`expected_error` for every cell (default: ``rtol = 1e-3``).
+    rng : None, int, SeedSequence or Generator, default=None
+        Sweep seed.
+    output : path, optional
+        Results file (a :class:`lininv._io.CellStore`): created if missing, resumed if present
+        (with ``rng=None`` the file's seed is used).
+        Its folder is created if missing. A file of other settings (seed, rtol, trials,
+        max_trials), with a different spectrum under the same name, damaged, edited, or in use
+        by another sweep is refused (``ValueError``), never overwritten.
+    executor : None, int, Executor, distributed.Client or str, optional
+        Runs cells concurrently (:class:`lininv._parallel.Workers`); in-process by default.
+    progress : bool or callable, default=False
+        ``True``: a progress bar over cells; a callable gets a
+        :class:`~lininv._progress.ProgressEvent` per finished cell.
+
+    Returns
+    -------
+    SweepTable
+        Rows in grid order: spectra (in the given order), then ``m``, noise, ensemble, truth.
+
+    Notes
+    -----
+    Per cell, with :math:`\hat E` the Monte-Carlo mean and ``[lo, hi]`` its 95% interval: the
+    lower bound :math:`\sum_{i>m}s_i^2` holds if it is ``<= hi``; the upper bounds
+    (:func:`hmt_upper_bound`, :func:`paper_upper_bound`) hold if ``>= lo``; the prediction's
+    relative error is :math:`(\lambda m - \hat E)/\hat E` (:func:`predicted_error`, with the
+    truth's second-order term for a mismatched truth). Which bounds are theorems for a cell is
+    its ``theorem`` column (:mod:`lininv._sweep_table`): a failed bound where it is no theorem
+    is a finding, not a violation. Cell seeds are hashes of the sweep seed and the cell's
+    parameters, so a cell's numbers do not depend on the grid it is part of, the executor, or
+    on interruptions.
+
+    References
+    ----------
+    .. [1] Asim et al., ICML 2020, arXiv:1905.11672 (the theorem).
+    .. [2] Halko, Martinsson, Tropp, SIAM Review 53(2), 2011, Theorem 10.5.
+
+    Examples
+    --------
+    >>> from lininv import make_spectrum, sweep
+    >>> table = sweep({"flat": make_spectrum("flat", 6)}, [2, 3], trials=64, rng=0)
+    >>> [(row["m"], round(row["mc_mean"], 12), row["lower"]) for row in table]  # E(m) = n - m
+    [(2, 4.0, 4.0), (3, 3.0, 3.0)]
+    >>> table.all_hold
+    True
+    """
+    plan = prepare(
+        spectra,
+        ms,
+        noise_stds,
+        ensembles=ensembles,
+        truths=truths,
+        rtol=rtol,
+        trials=trials,
+        max_trials=max_trials,
+        rng=rng,
+        output=output,
+    )
+    return execute(plan, executor=executor, progress=progress)

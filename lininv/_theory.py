@@ -1,7 +1,7 @@
 r"""Bounds on and predictions of the expected error :math:`E(m) = E_A E_{x_0}\|\hat x - x_0\|^2`.
 
 Every function takes the singular values ``s`` of ``G`` (any order; sorted descending inside) and the
-number of Gaussian measurements ``m``. By rotation invariance (THEORY.md section 5) ``E(m)`` depends
+number of Gaussian measurements ``m``. By rotation invariance (docs/theory.md, section 5) ``E(m)`` depends
 on ``s`` alone. Tail sums :math:`\sum_{j>k} s_j^2` are accumulated from the smallest term up, so
 they are accurate even when the spectrum spans many orders of magnitude.
 """
@@ -245,7 +245,7 @@ def _root(
         lo, hi = (mid, hi) if _excess(tt, m, sig2, mid) < 0.0 else (lo, mid)
 
 
-def _prediction(s: np.ndarray, m: int, noise_std: float) -> float:
+def _root_ratios(s: np.ndarray, m: int, noise_std: float) -> tuple[np.ndarray, np.ndarray] | None:
     r""":math:`\sum_i \kappa s_i^2/(s_i^2 + \kappa)` at the root of
     :math:`\kappa(1 - \mathrm{df}(\kappa)/m) = \sigma^2` (:math:`\kappa = \lambda` without noise).
 
@@ -265,7 +265,7 @@ def _prediction(s: np.ndarray, m: int, noise_std: float) -> float:
     log_sum = math.log(float(np.sum(t)) / m)
     if noise_std == 0.0:
         if m == n:
-            return 0.0
+            return None
         q, k = 0.0, 0
         # (n - m) / sum(1/t), in units of t_min so that sum(1/t) cannot overflow
         log_lo = math.log((n - m) * float(t[-1]) / float(np.sum(t[-1] / t)))
@@ -279,25 +279,56 @@ def _prediction(s: np.ndarray, m: int, noise_std: float) -> float:
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         ratio = np.ldexp(t, -2 * j) / kap  # s_i^2 / kappa
         kappa = np.ldexp(kap * s_m**2, 2 * (j + e_s))  # in absolute units; used where ratio > 1
+    return ratio, kappa
+
+
+def _prediction(s: np.ndarray, m: int, noise_std: float) -> float:
+    r"""The matched prediction :math:`\sum_i \kappa s_i^2/(s_i^2 + \kappa)` (:func:`_root_ratios`)."""
+    root = _root_ratios(s, m, noise_std)
+    if root is None:
+        return 0.0
+    ratio, kappa = root
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         terms = np.where(ratio <= 1.0, s**2 / (1.0 + ratio), kappa / (1.0 + 1.0 / ratio))
     return float(np.sum(terms))
 
 
-def predicted_error(s: Any, m: int, noise_std: float = 0.0) -> float:
+def _mismatch_correction(s: np.ndarray, q: np.ndarray, m: int, noise_std: float) -> float:
+    r"""The second-order term of the mismatched prediction (:func:`predicted_error`, Notes).
+
+    :math:`\frac{m}{m - \mathrm{df}_2(\kappa)}\sum_i (q_i - s_i^2)\,w_i` with
+    :math:`w_i = \kappa^2/(s_i^2+\kappa)^2 = (1 + s_i^2/\kappa)^{-2}` and
+    :math:`\mathrm{df}_2 = \sum_i (1 + \kappa/s_i^2)^{-2}`: bounded weights, nothing under- or
+    overflows.
+    """
+    root = _root_ratios(s, m, noise_std)
+    if root is None:
+        return 0.0
+    ratio, _ = root
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        w = 1.0 / (1.0 + ratio) ** 2
+        df2 = float(np.sum(1.0 / (1.0 + 1.0 / ratio) ** 2))
+    return m / (m - df2) * float(np.sum((q - s**2) * w))
+
+
+def predicted_error(s: Any, m: int, noise_std: float = 0.0, *, truth: Any = None) -> float:
     r"""Deterministic-equivalent prediction of the expected error.
 
     Noiseless: :math:`E(m) \approx \lambda m` with :math:`\lambda > 0` solving
     :math:`\mathrm{df}(\lambda) = m`. Noisy (:math:`A = \Omega^T/\sqrt m`, noise variance
     :math:`\sigma^2`): :math:`E \approx m(\kappa - \sigma^2)` with :math:`\kappa` solving
     :math:`\kappa(1 - \mathrm{df}(\kappa)/m) = \sigma^2`; it reduces to :math:`\lambda m` as
-    :math:`\sigma \to 0`.
+    :math:`\sigma \to 0`. With a ``truth`` (dataset bias), a second-order term (Notes).
 
     Parameters
     ----------
-    s : array_like of shape (n,)
+    s : array_like of shape (n,), or LinearInvertiblePrior
+        Singular values of ``G``, or the prior (needed with ``truth``).
     m : int
         ``1 <= m <= n`` when noiseless (``m = n`` gives 0); any ``m >= 1`` with noise.
     noise_std : float, default=0.0
+    truth : LinearInvertiblePrior or LowRankPrior, optional
+        The distribution of ``x0`` when it is not the prior (see :func:`conditional_error`).
 
     Returns
     -------
@@ -318,12 +349,29 @@ def predicted_error(s: Any, m: int, noise_std: float = 0.0) -> float:
     :math:`\sum_{i>m} s_i^2 \le \lambda m \le \min_l (1 + l/(m-l))\sum_{i>l} s_i^2` holds.
     How accurate the prediction is, is measured by the Monte-Carlo engine, not assumed.
 
+    *Dataset bias.* The expected error under a truth with second moment :math:`M` about the
+    prior's mean depends on it only through :math:`q_i = u_i^T M u_i` (sign invariance of a
+    Gaussian ``A``). The first-order equivalent :math:`E[\sigma^2 K] \approx
+    \kappa(S^2 + \kappa)^{-1}` gives the matched term; the quadratic form in ``M`` needs the
+    second-order equivalent of :math:`E[R\,C R]` for the resolvent
+    :math:`R = (S\Omega\Omega^TS + \mu)^{-1}`, which adds an inflation factor [3]_ [4]_:
+
+    .. math:: E \approx \kappa\,\mathrm{df}(\kappa) + \frac{m}{m - \mathrm{df}_2(\kappa)}
+              \sum_i \frac{\kappa^2 (q_i - s_i^2)}{(s_i^2 + \kappa)^2}, \qquad
+              \mathrm{df}_2(\kappa) = \sum_i \frac{s_i^4}{(s_i^2+\kappa)^2}.
+
+    With :math:`q = s^2` it is the matched prediction; it reduces to 0 at ``m = n`` without noise.
+
     References
     ----------
     .. [1] M. Derezinski, F. Liang, Z. Liao, M. W. Mahoney, "Precise expressions for random
        projections: low-rank approximation and randomized Newton", arXiv:2006.10653.
     .. [2] C. Cheng, A. Montanari, "Dimension free ridge regression", Ann. Statist. 2024,
        arXiv:2210.08571.
+    .. [3] D. LeJeune, P. Patil, H. Javadi, R. G. Baraniuk, R. J. Tibshirani, "Asymptotics of the
+       sketched pseudoinverse", SIAM J. Math. Data Sci. 2024, arXiv:2211.03751.
+    .. [4] F. Bach, "High-dimensional analysis of double descent for linear regression with random
+       projections", arXiv:2303.01372 (2023).
 
     Examples
     --------
@@ -331,14 +379,30 @@ def predicted_error(s: Any, m: int, noise_std: float = 0.0) -> float:
     >>> round(predicted_error([1.0] * 4, 2), 12)  # flat spectrum: exactly (n - m) s^2
     2.0
     """
-    s = as_spectrum("s", s)
+    from lininv._mismatch import check_truth, truth_diagonal
+    from lininv._prior import LinearInvertiblePrior
+
+    prior = s if isinstance(s, LinearInvertiblePrior) else None
+    if prior is None:
+        if truth is not None:
+            raise TypeError(
+                "s must be a LinearInvertiblePrior when truth is given (the prior's singular "
+                "vectors matter); got singular values"
+            )
+        s = as_spectrum("s", s)
+    else:
+        truth = check_truth(prior, truth)
+        s = prior.singular_values
     noise_std = check_real("noise_std", noise_std, low=0.0)
     n = s.size
     if noise_std == 0.0:
         m = check_int("m", m, low=1, high=n, reason=f" (1 <= m <= n = {n} without noise)")
     else:
         m = check_int("m", m, low=1)
-    return _prediction(s, m, noise_std)
+    matched = _prediction(s, m, noise_std)
+    if prior is None or truth is None:
+        return matched
+    return matched + _mismatch_correction(s, truth_diagonal(prior, truth), m, noise_std)
 
 
 def exact_error_m1(s: Any) -> float:

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from lininv._measurements import gaussian_measurements, mask_measurements
+from lininv._low_rank import LowRankPrior
+from lininv._measurements import ENSEMBLES, gaussian_measurements, mask_measurements, measurements
 from lininv._prior import LinearInvertiblePrior
 from lininv._spectra import spectrum_family
 from lininv._validation import check_int, check_real
@@ -43,6 +44,8 @@ __all__ = [
     "priors",
     "measurement_matrices",
     "inverse_problems",
+    "ensembles",
+    "truths",
 ]
 
 #: Decay families for :func:`spectra`, all normalised to ``s_1 = 1``.
@@ -173,19 +176,48 @@ def measurement_matrices(
     """Strategy for ``m x n`` measurement matrices, ``min_m <= m <= max_m`` (default ``n``).
 
     ``kind`` is ``"gaussian"`` (:func:`~lininv.gaussian_measurements`), ``"mask"``
-    (:func:`~lininv.mask_measurements` of a random subset) or ``"any"``.
+    (:func:`~lininv.mask_measurements` of a random subset, unit rows), one of the other
+    ensembles of :func:`~lininv.measurements` (``"rademacher"``, ``"haar"``, ``"dct"``,
+    normalised to :math:`E[A^TA] = I`), or ``"any"`` (one of them).
     """
     max_m = n if max_m is None else min(max_m, n)
     m = draw(st.integers(min_m, max_m))
     seed = draw(st.integers(0, 2**32 - 1))
     if kind == "any":
-        kind = draw(st.sampled_from(("gaussian", "mask")))
+        kind = draw(st.sampled_from(("gaussian", "mask", "rademacher", "haar", "dct")))
     if kind == "gaussian":
         return gaussian_measurements(m, n, rng=seed)
     if kind == "mask":
         observed = np.sort(np.random.default_rng(seed).choice(n, size=m, replace=False))
         return mask_measurements(observed, n)
-    raise ValueError(f"kind must be 'gaussian', 'mask' or 'any'; got {kind!r}")
+    if kind in ENSEMBLES:
+        return measurements(kind, m, n, rng=seed)
+    raise ValueError(f"kind must be one of {', '.join(ENSEMBLES)} or 'any'; got {kind!r}")
+
+
+def ensembles() -> Any:
+    """Strategy for the names of the measurement ensembles (:data:`lininv.ENSEMBLES`)."""
+    return st.sampled_from(ENSEMBLES)
+
+
+@st.composite
+def truths(
+    draw: Any, n: int, *, low_rank: bool = True, with_mean: bool = True, max_condition: float = 1e6
+) -> LinearInvertiblePrior | LowRankPrior:
+    """Strategy for truths of dimension ``n`` (the distribution of the signals, dataset bias).
+
+    A :class:`~lininv.LinearInvertiblePrior` with a drawn spectrum and Haar-random basis, or (if
+    ``low_rank``) a :class:`~lininv.LowRankPrior` of rank ``1 .. n - 1`` (data on a subspace),
+    with a non-zero mean if ``with_mean``.
+    """
+    seed = draw(st.integers(0, 2**32 - 1))
+    gen = np.random.default_rng(seed)
+    mean = gen.standard_normal(n) if with_mean and draw(st.booleans()) else None
+    if low_rank and n >= 2 and draw(st.booleans()):
+        k = draw(st.integers(1, n - 1))
+        return LowRankPrior(gen.standard_normal((n, k)), mean=mean)
+    s = draw(spectra(min_n=n, max_n=n, max_condition=max_condition))
+    return LinearInvertiblePrior.from_singular_values(s, rng=gen, mean=mean)
 
 
 @st.composite

@@ -33,6 +33,9 @@ Proof steps (docs/theory.md sections 3, 6, 7)
     check_flat_spectrum             8b  flat spectrum: (n - m) s^2 per draw
     check_two_dimensional           8c  n = 2, m = 1: E(1) = s1 s2
     check_posterior_sampling        9   posterior sampling doubles the error
+    check_mismatch_identity        10a  the MLE's error under another Gaussian (dataset bias)
+    check_haar_equals_gaussian     10b  Haar rows give the Gaussian expected error
+    check_mask_formula             10c  random masks, diagonal G: (1 - m/n) sum s_i^2
 True statements (the defaults the checks test)
     residual_identity, hmt_rhs, inverse_wishart_mean, hmt_expectation_bound,
     constrained_mle, descent_limit, denoising_closed_form, flat_error, two_dimensional_error,
@@ -84,6 +87,13 @@ from proofs_numeric._identity import check_error_identity, residual_identity
 from proofs_numeric._independence import check_independence
 from proofs_numeric._inverse_wishart import check_inverse_wishart_mean, inverse_wishart_mean
 from proofs_numeric._lower import check_lower_bound
+from proofs_numeric._mismatch import (
+    check_haar_equals_gaussian,
+    check_mask_formula,
+    check_mismatch_identity,
+    mask_formula,
+    mismatch_identity,
+)
 from proofs_numeric._plots import (
     plot_denoising_curve,
     plot_descent,
@@ -132,6 +142,11 @@ __all__ = [
     "check_flat_spectrum",
     "check_two_dimensional",
     "check_posterior_sampling",
+    "check_mismatch_identity",
+    "check_haar_equals_gaussian",
+    "check_mask_formula",
+    "mismatch_identity",
+    "mask_formula",
     "residual_identity",
     "hmt_rhs",
     "inverse_wishart_mean",

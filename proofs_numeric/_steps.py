@@ -23,6 +23,11 @@ from proofs_numeric._identity import check_error_identity
 from proofs_numeric._independence import check_independence
 from proofs_numeric._inverse_wishart import check_inverse_wishart_mean
 from proofs_numeric._lower import check_lower_bound
+from proofs_numeric._mismatch import (
+    check_haar_equals_gaussian,
+    check_mask_formula,
+    check_mismatch_identity,
+)
 from proofs_numeric._result import StepResult
 from proofs_numeric._ridge import check_posterior_mean, check_ridge_limit
 from proofs_numeric._rotation import check_rotation_invariance
@@ -59,6 +64,9 @@ STEPS: tuple[Step, ...] = (
     Step("8b", "flat_spectrum", check_flat_spectrum),
     Step("8c", "two_dimensional", check_two_dimensional),
     Step("9", "posterior_sampling", check_posterior_sampling),
+    Step("10a", "mismatch_identity", check_mismatch_identity),
+    Step("10b", "haar_equals_gaussian", check_haar_equals_gaussian),
+    Step("10c", "mask_formula", check_mask_formula),
 )
 
 

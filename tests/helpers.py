@@ -1,6 +1,6 @@
-"""Shared test helpers: the one comparison helper (CONVENTIONS.md, item 7) and the portability hooks.
+"""Shared test helpers: the one comparison helper (docs/developing.md, 'Tolerances') and the portability hooks.
 
-Portability (CONVENTIONS.md, item 20). A comparison is either
+Portability (docs/developing.md, 'Portability'). A comparison is either
 
 * bitwise, allowed only where the code promises it (the same computation reordered by batching or
   executors, a seed giving identical draws, a serialization round trip, a copy of parameters, or
@@ -110,3 +110,42 @@ def flow_rounding_bound(flow, z, ops):
             h = out
         bounds[i] = 2.0 * e
     return bounds
+
+
+def check_committed_notebook(nb):
+    """A committed notebook carries the outputs of one top-to-bottom run without errors.
+
+    Its code cells are numbered 1, 2, ... in order (``notebooks/execute.py`` ran it from a fresh
+    kernel), none holds an error, and it shows what it computed (at least one output).
+    """
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.get("execution_count") for c in code]
+    assert counts == list(range(1, len(code) + 1)), (
+        f"execute it with notebooks/execute.py: execution counts {counts}"
+    )
+    outputs = [out for c in code for out in c.get("outputs", [])]
+    assert outputs, "committed without outputs: run notebooks/execute.py"
+    assert not [o for o in outputs if o.get("output_type") == "error"], "an error output"
+
+
+def run_notebook(path, tmp_path, monkeypatch, **env):
+    """Check the committed notebook, then execute it afresh with ``env``; its text outputs.
+
+    The kernel runs in ``tmp_path`` with the source tree first on its path, so it imports the
+    lininv under test; ``env`` sets the notebook's switches (``LININV_NB_SMALL=1`` and so on).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    for key, value in {"MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", **env}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PYTHONPATH", os.fspath(path.resolve().parents[1]))
+    nb = nbformat.read(path, as_version=4)
+    check_committed_notebook(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    return nb

@@ -37,6 +37,13 @@ PUBLIC = {
     "mean_ci",
     "ProgressEvent",
     "progress_sink",
+    "measurements",
+    "ENSEMBLES",
+    "make_truth",
+    "TRUTH_FORMS",
+    "generator_expected_error",
+    "crossover",
+    "Crossover",
 }
 
 
@@ -68,6 +75,9 @@ EXPERIMENTS_PUBLIC = {
     "dataset_bias",
     "likelihood_proxy",
     "compressed_sensing_28",
+    "prediction_accuracy",
+    "ensembles",
+    "generator_crossover",
     "ExperimentResult",
     "save_result",
     "load_result",
@@ -82,6 +92,9 @@ EXPERIMENTS_PUBLIC = {
 PLOTTING_PUBLIC = {
     "plot_bounds",
     "plot_prediction_error",
+    "plot_prediction_accuracy",
+    "plot_ensembles",
+    "plot_crossover",
     "plot_comparison",
     "plot_denoising",
     "plot_inpainting",

@@ -91,7 +91,7 @@ def test_rank_k_recover_is_mle_and_latent_ridge():
 
 
 def test_rank_k_keeps_its_floor_as_m_reaches_n_while_the_invertible_prior_does_not():
-    """The representation-error claim in its linear form (THEORY.md section 4)."""
+    """The representation-error claim in its linear form (docs/theory.md, section 4)."""
     gen, X = _rank_k_setup(2)
     prior = lininv.LinearInvertiblePrior.fit(
         np.random.default_rng(5).standard_normal((300, 12)) @ np.diag(np.linspace(3, 0.1, 12))

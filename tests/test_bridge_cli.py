@@ -107,7 +107,33 @@ def test_ctrl_c_exits_130_with_the_resume_message_and_the_rerun_resumes(tmp_path
     argv = [sys.executable, "-m", "lininv", "experiments", "compressed-sensing", "--small"]
     argv += ["--output", str(tmp_path)]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The interrupted run holds its second cell for a minute, so the interrupt always lands
+    # inside a cell, however fast this machine finishes the remaining ones (a race otherwise).
+    hold = (
+        "import sys, time\n"
+        "import lininv.bridge._compare as c\n"
+        "real, calls = c.compare_cell, []\n"
+        "def held(*a, **k):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) > 1:\n"
+        "        time.sleep(60)\n"
+        "    return real(*a, **k)\n"
+        "c.compare_cell = held\n"
+        "from lininv.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    held_argv = [sys.executable, "-c", hold, *argv[3:]]
+    # A test runner's worker may ignore SIGINT, and an ignored signal stays ignored in its
+    # children; restore the default so that Python turns Ctrl-C into KeyboardInterrupt, as in a
+    # terminal.
+    proc = subprocess.Popen(
+        held_argv,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     first = b""
     while b"compressed-sensing [1/3]" not in first:
         line = proc.stderr.readline()

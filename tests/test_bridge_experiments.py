@@ -180,6 +180,9 @@ def test_every_experiment_is_registered():
         "dataset-bias",
         "likelihood-proxy",
         "compressed-sensing-28",
+        "prediction-accuracy",
+        "ensembles",
+        "crossover",
     }
 
 

@@ -3,28 +3,17 @@ recomputing them at reduced size (``RECOMPUTE``, set here through the environmen
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
+from helpers import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
 def _run(name, tmp_path, monkeypatch, recompute):
-    monkeypatch.setenv("LININV_NB_SMALL", "1")
-    monkeypatch.setenv("LININV_NB_RECOMPUTE", "1" if recompute else "0")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports the lininv under test
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
-        "commit without outputs"
-    )
+    env = {"LININV_NB_SMALL": "1", "LININV_NB_RECOMPUTE": "1" if recompute else "0"}
+    nb = run_notebook(NOTEBOOKS / name, tmp_path, monkeypatch, **env)
     assert "RECOMPUTE = False" in nb.cells[1].source  # the reader's one flag, off by default
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
     return "".join(
         out.get("text", "") for c in nb.cells if c.cell_type == "code" for out in c.outputs
     )
@@ -58,3 +47,31 @@ def test_paper_in_miniature_notebook(recompute, tmp_path, monkeypatch):
         assert title in text, title
     # loaded: the committed full-size tables; recomputed: the reduced ones
     assert ("| 2000 |" in text) is not recompute  # likelihood proxy: 2000 samples in full
+
+
+@pytest.mark.parametrize("recompute", [False, True], ids=["load", "recompute"])
+def test_dataset_bias_notebook(recompute, tmp_path, monkeypatch):
+    text = _run("dataset_bias.ipynb", tmp_path, monkeypatch, recompute)
+    exact = float(text.split("exact under the truth :")[1].split()[0])
+    sampled, se = (float(v) for v in text.split("sampled signals       :")[1].split()[:3:2])
+    assert abs(exact - sampled) <= 5 * se  # 5 standard errors of the sample mean
+    assert "worst relative error there:" in text and "m* (prediction, certified):" in text
+    assert "mask formula (1 - m/n) sum s^2" in text
+
+
+def test_the_committed_check_refuses_a_notebook_without_outputs_or_run_out_of_order():
+    import nbformat
+    from helpers import check_committed_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1 + 1"), nbformat.v4.new_code_cell("print(2)")]
+    with pytest.raises(AssertionError, match="execution counts"):
+        check_committed_notebook(nb)
+    nb.cells[0].execution_count, nb.cells[1].execution_count = 2, 1
+    with pytest.raises(AssertionError, match="execution counts"):
+        check_committed_notebook(nb)
+    nb.cells[0].execution_count, nb.cells[1].execution_count = 1, 2
+    with pytest.raises(AssertionError, match="without outputs"):
+        check_committed_notebook(nb)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    check_committed_notebook(nb)

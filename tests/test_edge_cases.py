@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lininv as L
-from lininv import _montecarlo, _validation
+from lininv import _montecarlo, _montecarlo_draws, _validation
 from lininv._montecarlo import CHUNK_DRAWS, FAST_TOL, errors_for_draws
 from lininv.strategies import spectra
 
@@ -393,8 +393,9 @@ def no_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the call must be refused before any work")
 
-    monkeypatch.setattr(_montecarlo, "_compute_chunks", refuse)
-    monkeypatch.setattr(_montecarlo, "_errors_from_y", refuse)
+    monkeypatch.setattr(_montecarlo, "compute_chunks", refuse)
+    monkeypatch.setattr(_montecarlo, "compute_dense_chunks", refuse)
+    monkeypatch.setattr(_montecarlo_draws, "_errors_from_y", refuse)
 
 
 def test_huge_trials_are_refused_at_once_with_the_memory_estimate(no_work):

@@ -7,8 +7,8 @@ import pytest
 from helpers import EPS, assert_close
 
 from lininv import LinearInvertiblePrior
-from lininv.cli.train_flow import _canonical, add_parser
 from lininv._threads import one_blas_thread
+from lininv.cli.train_flow import _canonical, add_parser
 from lininv.datasets import bits_per_dim, dequantize, reference_split
 from lininv.flows import default_flow, load
 from lininv.flows._pretrained import DEFAULT_FLOW_COMMAND, DEFAULT_FLOW_PATH

@@ -3,23 +3,13 @@
 import os
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+from helpers import run_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "bound_verification.ipynb"
 
 
 def test_notebook_runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("LININV_NB_SMALL", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
-        "commit without outputs"
-    )
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    nb = run_notebook(NOTEBOOK, tmp_path, monkeypatch, LININV_NB_SMALL="1")
     text = "".join(
         out.get("text", "") for c in nb.cells if c.cell_type == "code" for out in c.outputs
     )

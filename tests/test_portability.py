@@ -1,4 +1,4 @@
-"""The test suite's own portability (CONVENTIONS.md, item 20): bitwise comparisons carry a reason,
+"""The test suite's own portability (docs/developing.md, 'Portability'): bitwise comparisons carry a reason,
 and the tolerance helper and the ulp-nudging hook do what they claim.
 
 The guard scans ``tests/*.py`` for the comparisons that are bitwise whatever the data:

@@ -183,3 +183,22 @@ def test_low_rank_fit_is_pca():
     lr = LowRankPrior.fit(X, 3)
     full = LinearInvertiblePrior.fit(X)
     assert_close(lr.singular_values, full.singular_values[:3], rtol=1e-10)
+
+
+def test_both_linear_priors_share_one_base_and_its_attributes():
+    from lininv._linear_gaussian import LinearGaussian
+
+    rng = np.random.default_rng(5)
+    prior = LinearInvertiblePrior(rng.standard_normal((5, 5)), mean=rng.standard_normal(5))
+    gen = LowRankPrior.from_prior(prior, 2)
+    assert isinstance(prior, LinearGaussian) and isinstance(gen, LinearGaussian)
+    assert (prior.latent_dim, gen.latent_dim, gen.k) == (5, 2, 2)
+    # The rank-k generator keeps the prior's top-2 directions: its covariance is the truncation
+    # (a few dozen flops per entry on O(1) numbers: the default 1e-12 relative).
+    U, s = prior.left_singular_vectors, prior.singular_values
+    assert_close(gen.covariance, (U[:, :2] * s[:2] ** 2) @ U[:, :2].T, rtol=1e-12, atol=1e-13)
+    assert_close(gen.factor @ gen.factor.T, gen.covariance, rtol=1e-12, atol=1e-13)
+    # Samples of both are x = mu + G z with z standard normal of the latent dimension.
+    x = gen.sample(3, rng=0)
+    z = np.random.default_rng(0).standard_normal((3, 2))
+    assert_close(x, gen.mean + z @ gen.G.T)

@@ -239,7 +239,7 @@ def test_bad_run_steps_arguments():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="step must be one of"):
-            run_steps(steps=["10"])
+            run_steps(steps=["11"])
 
 
 def test_module_entry_point(tmp_path):

@@ -2,27 +2,14 @@
 
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+from helpers import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "proof_walkthrough.ipynb"
 
 
 def test_proof_walkthrough_runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("LININV_NB_SMALL", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    # The kernel runs in tmp_path; put the source tree first on its path so that
-    # `import proofs_numeric` is the package even where the editable install predates it.
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
-        "commit without outputs"
-    )
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
+    nb = run_notebook(NOTEBOOK, tmp_path, monkeypatch, LININV_NB_SMALL="1")
     outputs = [out for c in nb.cells if c.cell_type == "code" for out in c.outputs]
     text = "".join(out.get("text", "") for out in outputs)
     for step in (

@@ -61,3 +61,29 @@ def test_mask_matrices_select_rows_of_the_identity(A):
 def test_inverse_problems_are_compatible(problem):
     prior, A = problem
     assert 2 <= A.shape[0] <= prior.n == A.shape[1]
+
+
+from hypothesis import settings  # noqa: E402
+
+from lininv.strategies import ensembles, truths  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(priors(spectrum=spectra(min_n=3, max_n=10, max_condition=1e3, scale=False)), st.data())
+def test_truths_and_ensembles_give_problems_the_exact_error_answers(prior, data):
+    truth = data.draw(truths(prior.n, max_condition=1e3))
+    assert truth.n == prior.n
+    A = data.draw(measurement_matrices(prior.n, kind=data.draw(ensembles()), max_m=prior.n - 1))
+    assert A.shape[1] == prior.n and np.all(np.isfinite(A))
+    B = A @ prior.G
+    sv = np.linalg.svd(B, compute_uv=False)
+    if sv[-1] < 1e-6 * sv[0]:
+        return  # a dependent draw (Rademacher, DCT rows): the noiseless error is refused
+    # the textbook formula with explicit inverses; cond(A Sigma A^T) <= (1e3 cond(A))^2, so the
+    # dense reference is accurate to ~1e-16 * 1e6 * cond(A)^2, within 1e-6 relative here
+    S = prior.covariance
+    M = truth.factor @ truth.factor.T + np.outer(truth.mean - prior.mean, truth.mean - prior.mean)
+    T = np.eye(prior.n) - S @ A.T @ np.linalg.solve(A @ S @ A.T, A)
+    ref = float(np.trace(T @ M @ T.T))
+    ours = L.conditional_error(prior, A, truth=truth)
+    assert abs(ours - ref) <= 1e-6 * max(ref, 1e-300) * (sv[0] / sv[-1]) ** 2

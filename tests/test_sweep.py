@@ -121,9 +121,9 @@ def test_output_is_written_and_resumed_without_recomputation(tmp_path, monkeypat
     out = tmp_path / "res.json"
     first = small(output=out)
     data = json.loads(out.read_text())
-    assert data["settings"] == {"seed": 3, "rtol": None, "trials": 200, "max_trials": 100000}
-    assert len(data["rows"]) == 3
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    assert data["params"] == {"seed": 3, "rtol": None, "trials": 200, "max_trials": 100000}
+    assert _rows(out) == 3 and data["runs"][0]["seed"] == 3  # provenance of the run
+    assert os.listdir(tmp_path) == ["res.json"]  # no temporary or lock file left
 
     def boom(*args):
         raise AssertionError("a finished cell was recomputed")
@@ -161,12 +161,18 @@ def _kill_sweep(**kw):
 def clean_run(tmp_path_factory):
     """The uninterrupted sweep and its results file."""
     path = tmp_path_factory.mktemp("clean") / "clean.json"
-    return _kill_sweep(output=path), path.read_bytes()
+    return _kill_sweep(output=path), _cells(path)
+
+
+def _cells(path):
+    """The stored rows by cell (values only: which run stored them is provenance)."""
+    cells = json.loads(path.read_text())["cells"]
+    return {k: c["value"] for k, c in cells.items() if not k.startswith("spectrum:")}
 
 
 def _rows(path):
     try:
-        return len(json.loads(path.read_text())["rows"])
+        return len(_cells(path))
     except (OSError, ValueError, KeyError):
         return 0
 
@@ -188,7 +194,7 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_table(tmp_path, clean
     done = _rows(out)
     assert 2 <= done < len(KILL_MS), f"not interrupted mid-run ({done} of {len(KILL_MS)} cells)"
     assert _kill_sweep(output=out) == clean_run[0]
-    assert out.read_bytes() == clean_run[1]
+    assert _cells(out) == clean_run[1]
 
 
 def test_killed_pool_worker_loses_nothing(tmp_path, clean_run):
@@ -212,27 +218,27 @@ def test_killed_pool_worker_loses_nothing(tmp_path, clean_run):
     pool.shutdown()
     assert error and 1 <= _rows(out) < len(KILL_MS)
     assert _kill_sweep(output=out) == clean_run[0]
-    assert out.read_bytes() == clean_run[1]
+    assert _cells(out) == clean_run[1]
 
 
 def test_other_settings_are_refused_and_the_file_is_untouched(tmp_path):
     out = tmp_path / "res.json"
     small(output=out)
     before = out.read_bytes()
-    with pytest.raises(ValueError, match="holds a sweep with settings"):
+    with pytest.raises(ValueError, match="holds cells of a run with other parameters"):
         small(output=out, trials=300)
-    with pytest.raises(ValueError, match="holds a sweep with settings"):
+    with pytest.raises(ValueError, match="holds cells of a run with other parameters"):
         small(output=out, rng=4)
     with pytest.raises(ValueError, match="different spectrum named 'power:1'"):
         sweep({"power:1": np.ones(40)}, [2], trials=200, rng=3, output=out)
     assert out.read_bytes() == before
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not a readable sweep results file"):
+    with pytest.raises(ValueError, match="cannot be read as a cell store"):
         small(output=bad)
     other = tmp_path / "other.json"
     other.write_text('{"format": "something else"}')
-    with pytest.raises(ValueError, match="not a lininv sweep results file"):
+    with pytest.raises(ValueError, match="is not a lininv cell store"):
         small(output=other)
     assert bad.read_text() == "{not json"
 
@@ -240,13 +246,13 @@ def test_other_settings_are_refused_and_the_file_is_untouched(tmp_path):
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 def test_unwritable_folder_is_refused():
     # /proc refuses new files even to root (chmod-based tests do not bind root).
-    with pytest.raises(ValueError, match="is not writable"):
+    with pytest.raises(ValueError, match="not a writable folder|cannot be created"):
         small(output="/proc/self/res.json")
 
 
-def test_missing_folder_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
-        small(output=tmp_path / "nope" / "res.json")
+def test_missing_folder_is_created(tmp_path):
+    assert small(output=tmp_path / "new" / "res.json") == small()
+    assert _rows(tmp_path / "new" / "res.json") == 3
 
 
 def test_executors_give_the_serial_table():
@@ -284,8 +290,9 @@ def test_table_views_and_files(tmp_path):
     text = table.format()
     assert "power:1" in text and "hold" in text and "VIOLATED" not in text
     table.to_csv(tmp_path / "t.csv")
-    lines = (tmp_path / "t.csv").read_text().splitlines()
+    lines = [x for x in (tmp_path / "t.csv").read_text().splitlines() if not x.startswith("#")]
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 5
+    assert "# settings: " in (tmp_path / "t.csv").read_text()  # with its provenance
     fields = lines[2].split(",")
     assert fields[COLUMNS.index("hmt_upper")] == ""  # None
     assert float(fields[COLUMNS.index("mc_mean")]) == table[1]["mc_mean"]  # repr round-trips
@@ -317,14 +324,19 @@ BAD = [
     (dict(spectra={3: [1.0]}, ms=[1]), TypeError, "spectra keys must be non-empty strings"),
     (dict(spectra=[1.0, 1.0], ms=[]), ValueError, "ms must not be empty"),
     (dict(spectra=[1.0, 1.0], ms=[3]), ValueError, "ms must be at most n = 2"),
-    (dict(spectra=[1.0, 1.0], ms=[0]), ValueError, r"m must be an integer in \[1, inf\]"),
-    (dict(spectra=[1.0, 1.0], ms=[1.5]), TypeError, "m must be an integer"),
+    (dict(spectra=[1.0, 1.0], ms=[0]), ValueError, r"ms must be an integer in \[1, inf\]"),
+    (dict(spectra=[1.0, 1.0], ms=[1.5]), TypeError, "ms must be an integer"),
+    (dict(spectra=[1.0, 1.0], ms=[1, 1]), ValueError, "ms must not repeat a value; got 1 twice"),
+    (dict(spectra=[1.0, 1.0], ms=[1], noise_stds=[0.0, -0.0]), ValueError, "noise_stds must not"),
+    (dict(spectra=[1.0, 1.0], ms=[1], ensembles=["gauss"]), ValueError, "ensembles must be among"),
+    (dict(spectra=[1.0, 1.0], ms=[1], truths=["power:x"]), ValueError, "truth .power:x. is not"),
+    (dict(spectra=[1.0, 1.0], ms=[1], truths=[3]), TypeError, "truth must be a non-empty string"),
     (dict(spectra=[1.0, 1.0], ms=[1], noise_stds=[-1.0]), ValueError, "noise_stds must be >= 0"),
     (dict(spectra=[1.0, 1.0], ms=[1], rtol=0.1, trials=5), ValueError, "either rtol or trials"),
     (dict(spectra=[1.0, 1.0], ms=[1], trials=1), ValueError, "trials must be an integer"),
     (dict(spectra=[1.0, 1.0], ms=[1], max_trials=3), ValueError, "max_trials must be an integer"),
     (dict(spectra=[1.0, 1.0], ms=[1], rng="x"), TypeError, "rng must be None"),
-    (dict(spectra=[1.0, 1.0], ms=[1], executor=3), TypeError, "executor must be None"),
+    (dict(spectra=[1.0, 1.0], ms=[1], executor=1.5), TypeError, "executor must be None"),
     # What expected_error would refuse in a cell is refused before the first cell.
     (dict(spectra=[1.0, 1.0], ms=[1], noise_stds=[1e300]), ValueError, "noise_stds must be at"),
     (dict(spectra=[1.0, 1.0], ms=[1], trials=10**12), ValueError, "trials = 1000000000000 needs"),

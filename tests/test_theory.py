@@ -87,7 +87,9 @@ def test_predicted_error_against_50_digit_root(s, m, sigma):
 
 def test_predicted_error_reference_numbers_from_theory_md():
     s = 1 / np.sqrt(np.arange(1, 257))
-    # THEORY.md section 7: lambda m = 2.3102, m (kappa - sigma^2) = 2.6179 (4 decimals quoted).
+    # Reference values quoted to 4 decimals: lambda m = 2.3102 (docs/theory.md, the table of
+    # section 6) and, at sigma = 0.1, m (kappa - sigma^2) = 2.6179 (pinned here; the same root at 50 digits
+    # is checked by test_predicted_error_against_50_digit_root).
     # assert_quoted allows half a unit of the last quoted digit plus the computation's own
     # rounding (1e-12 relative, as in test_predicted_error_against_50_digit_root), so a value at
     # a rounding boundary does not hinge on its last bits as round(x, 4) == 2.3102 would.

@@ -25,6 +25,10 @@ The experiments (each returns an ExperimentResult)
     dataset_bias             4b: train without a class, recover it (out of distribution)
     likelihood_proxy         rank correlation of ||z||^2 and -log p_G(x)
     compressed_sensing_28    n = 784: flow vs Lasso vs linear Gaussian, m/n = 1..64%, factor
+The linear theory of dataset bias and ensembles, measured (no flow)
+    prediction_accuracy      the mismatched prediction against Monte Carlo, spectra x truths
+    ensembles                E(m) per measurement ensemble beside the Gaussian theory
+    generator_crossover      invertible prior vs rank-k generator under dataset bias, m*
 Results
     ExperimentResult         name, table (with provenance), params, data, figure_data, timing
     save_result              write NAME.csv and NAME.json (with provenance)
@@ -53,6 +57,7 @@ from lininv.experiments._denoising import denoising
 from lininv.experiments._initialisation import initialisation
 from lininv.experiments._inpainting import inpainting
 from lininv.experiments._likelihood_proxy import likelihood_proxy
+from lininv.experiments._linear_theory import ensembles, generator_crossover, prediction_accuracy
 from lininv.experiments._registry import EXPERIMENTS, SMALL, Experiment, register, run
 from lininv.experiments._result import ExperimentResult, load_result, save_result
 
@@ -68,6 +73,9 @@ __all__ = [
     "initialisation",
     "dataset_bias",
     "likelihood_proxy",
+    "prediction_accuracy",
+    "ensembles",
+    "generator_crossover",
     "compressed_sensing_28",
     "ExperimentResult",
     "save_result",

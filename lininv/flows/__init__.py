@@ -11,7 +11,8 @@ both on batches ``(k, n)`` returning ``(k, n)`` and ``(k,)`` (a single point ``(
 
 API index
 ---------
-Flows
+Flows::
+
     Flow                    transform + standard normal base: log_prob, sample, nll_and_grad,
                             log_prob_and_grad; the transform's forward, inverse, jacobian,
                             forward_and_pullback, initialize, get_params / set_params; save, copy
@@ -24,7 +25,9 @@ Flows
     trainable_linear_flow   a linear flow with trainable parameters (LU linear + actnorm)
     FlowPrior               typing Protocol: what the bridge needs of a flow prior
     check_flow_prior        validate an argument against FlowPrior (at a public entry point)
-Bijectors (each with forward / inverse, jacobian, forward_and_pullback and a local backward)
+
+Bijectors (each with forward / inverse, jacobian, forward_and_pullback and a local backward)::
+
     Bijector                base class
     Compose                 a chain of bijectors, itself a bijector (one flat parameter vector)
     AffineCoupling          RealNVP coupling with MLP conditioner and tanh-bounded log-scale
@@ -32,15 +35,21 @@ Bijectors (each with forward / inverse, jacobian, forward_and_pullback and a loc
     ActNorm                 x = exp(a) z + b with data-dependent initialisation
     Permutation             fixed permutation of coordinates
     Logit                   logit preprocessing for data in [0, 1] (optional, signal side)
-Image bijectors (flat rows of (H, W, C) images in channel-last order)
+
+Image bijectors (flat rows of (H, W, C) images in channel-last order)::
+
     ConvAffineCoupling      affine coupling of channels, conditioner conv3x3-conv1x1-conv3x3
     ChannelActNorm          per-channel actnorm shared by all pixels
     Conv1x1                 invertible 1x1 convolution W = P L U (Glow)
     Factor                  multi-scale factoring: an inner bijector on the leading coordinates
-Training
+
+Training::
+
     fit                     maximum likelihood: Adam (minibatch) or L-BFGS, early stopping
     TrainingHistory         what fit did (per-epoch NLLs, best epoch, timing)
-Persistence and the pretrained flows
+
+Persistence and the pretrained flows::
+
     load                    read a flow saved by Flow.save (versioned .npz)
     FlowFileError           unreadable, damaged or other-version flow file
     FORMAT_VERSION          the flow file format version this lininv writes and reads
@@ -55,7 +64,9 @@ Persistence and the pretrained flows
     evaluate_bits_per_dim   train / validation / test bits/dim of a flow on a 28x28 split
     TrainingRecipe          how a digits flow is built and trained (lininv train-flow's settings)
     DEFAULT_RECIPE          the recipe of the default flow
-Deprecated (warn on access; removed in the next release)
+
+Deprecated (warn on access; removed in the next release)::
+
     RealNVP                 the builder's old name: use realnvp
     load_digits, split_digits, reference_split, split_by_class, DigitsSplit, dequantize,
     bits_per_dim            the digits helpers moved to :mod:`lininv.datasets`

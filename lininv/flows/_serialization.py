@@ -27,14 +27,11 @@ A file of another ``format_version``, a file that is not a flow, or a damaged fi
 
 from __future__ import annotations
 
-import io
-import json
-import os
 from typing import Any
 
 import numpy as np
 
-from lininv._io import atomic_write
+from lininv._npz import check_model_path, check_params, read_model, write_model
 from lininv._validation import describe
 from lininv.flows._compose import _layers_from_specs, _spec
 from lininv.flows._flow import Flow
@@ -49,12 +46,6 @@ class FlowFileError(ValueError):
     """A file that is not a readable lininv flow of a supported format version."""
 
 
-def _check_path(path: Any) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike; got {describe(path)}")
-    return os.fspath(path)
-
-
 def save(flow: Flow, path: Any) -> None:
     """Write ``flow`` to ``path`` (format above), atomically (:func:`lininv._io.atomic_write`).
 
@@ -62,32 +53,26 @@ def save(flow: Flow, path: Any) -> None:
     ----------
     flow : Flow
     path : str or os.PathLike
-        Written as given (no suffix is added; ``.npz`` is conventional).
+        Written as given (no suffix is added; ``.npz`` is conventional); its folder must exist.
     """
-    import lininv
-
     if not isinstance(flow, Flow):
         raise TypeError(f"flow must be a lininv.flows.Flow; got {describe(flow)}")
-    path = _check_path(path)
-    try:
-        meta = json.dumps(flow.metadata, allow_nan=True)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"flow.metadata must be JSON-serialisable; {exc}") from exc
-    arch = {"n": flow.n, "bijectors": [_spec(b) for b in flow.bijectors]}
-    arrays: dict[str, np.ndarray] = {
-        "format": np.array(FORMAT),
-        "format_version": np.array(FORMAT_VERSION),
-        "lininv_version": np.array(lininv.__version__),
-        "architecture": np.array(json.dumps(arch)),
-        "params": flow.get_params(),
-        "metadata": np.array(meta),
+    path = check_model_path(path)
+    buffers = {
+        f"buffer/{i}/{key}": np.asarray(value)
+        for i, b in enumerate(flow.bijectors)
+        for key, value in b._buffers().items()
     }
-    for i, b in enumerate(flow.bijectors):
-        for key, value in b._buffers().items():
-            arrays[f"buffer/{i}/{key}"] = np.asarray(value)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy stub: allow_pickle kw
-    atomic_write(path, buffer.getvalue())
+    write_model(
+        path,
+        fmt=FORMAT,
+        version=FORMAT_VERSION,
+        architecture={"n": flow.n, "bijectors": [_spec(b) for b in flow.bijectors]},
+        params=flow.get_params(),
+        metadata=flow.metadata,
+        what="flow",
+        extra=buffers,
+    )
 
 
 def load(path: Any) -> Flow:
@@ -121,39 +106,15 @@ def load(path: Any) -> Flow:
     >>> bool(np.array_equal(back.get_params(), flow.get_params()))
     True
     """
-    path = _check_path(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no flow file at {path!r}")
+    path = check_model_path(path)
+    file = read_model(path, fmt=FORMAT, version=FORMAT_VERSION, what="flow", error=FlowFileError)
+    arch = file.architecture
+    if not isinstance(arch, dict):
+        raise FlowFileError(f"{path!r} is a damaged lininv flow file: architecture is not a dict")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {key: data[key] for key in data.files}
-    except Exception as exc:  # zipfile.BadZipFile, pickled objects, truncated members, ...
-        raise FlowFileError(
-            f"{path!r} is not a readable lininv flow file (.npz): {type(exc).__name__}: {exc}"
-        ) from exc
-    if not isinstance(contents, dict) or "format" not in contents:
-        raise FlowFileError(f"{path!r} is not a lininv flow file: it has no 'format' entry")
-    if str(contents["format"]) != FORMAT:
-        raise FlowFileError(
-            f"{path!r} is not a lininv flow file: format is {str(contents['format'])!r}, "
-            f"expected {FORMAT!r}"
-        )
-    try:
-        version = int(contents["format_version"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FlowFileError(f"{path!r} has no valid 'format_version' entry") from exc
-    if version != FORMAT_VERSION:
-        raise FlowFileError(
-            f"{path!r} has flow file format version {version}; this lininv reads version "
-            f"{FORMAT_VERSION} (written by lininv {str(contents.get('lininv_version', '?'))})"
-        )
-    try:
-        arch = json.loads(str(contents["architecture"]))
-        meta = json.loads(str(contents["metadata"]))
-        params = np.asarray(contents["params"], dtype=np.float64)
         prefix = "buffer/"
-        buffers = {k[len(prefix) :]: v for k, v in contents.items() if k.startswith(prefix)}
-        flow = Flow(_layers_from_specs(arch["bijectors"], buffers), metadata=meta)
+        buffers = {k[len(prefix) :]: v for k, v in file.contents.items() if k.startswith(prefix)}
+        flow = Flow(_layers_from_specs(arch["bijectors"], buffers), metadata=file.metadata)
     except FlowFileError:
         raise
     except Exception as exc:
@@ -165,12 +126,6 @@ def load(path: Any) -> Flow:
         raise FlowFileError(
             f"{path!r} is damaged: bijectors have n = {flow.n}, header {arch.get('n')}"
         )
-    if params.shape != (flow.n_params,):
-        raise FlowFileError(
-            f"{path!r} is damaged: {params.size} parameters stored, the architecture needs "
-            f"{flow.n_params}"
-        )
-    if not np.all(np.isfinite(params)):
-        raise FlowFileError(f"{path!r} is damaged: its parameters contain NaN or infinity")
-    flow._set_params(params)
+    check_params(file.params, flow.n_params, path, FlowFileError)
+    flow._set_params(file.params)
     return flow

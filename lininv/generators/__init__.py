@@ -1,11 +1,11 @@
 r"""A nonlinear low-dimensional generator D: R^k -> R^n (the paper's GAN), trained in numpy.
 
-Asim et al. set their invertible prior against a DCGAN, a generator whose range is a
+Asim et al. [1]_ set their invertible prior against a DCGAN, a generator whose range is a
 ``k``-dimensional manifold, ``k < n``: a signal off that manifold carries a *representation
 error* that no number of measurements removes. :class:`lininv.LowRankPrior` is its linear
 analogue (a ``k``-dimensional affine subspace); this package gives the nonlinear one for the 8x8
 digits, ``x = D(z)``, an MLP decoder, with the exact Jacobian and vector-Jacobian products that
-recovery needs, CSGM recovery (Bora et al. 2017) and the representation error.
+recovery needs, CSGM recovery (Bora et al. 2017 [2]_) and the representation error.
 
 Why a VAE decoder (and not an autoencoder's)
     Both are trained here (``Recipe(kind="vae" | "ae")``). A VAE decoder comes with a latent
@@ -13,14 +13,14 @@ Why a VAE decoder (and not an autoencoder's)
     is, CSGM's penalty :math:`\gamma\|z\|^2` is its negative log-prior, and random restarts drawn
     from :math:`N(0, I)` start where the decoder was trained. An autoencoder's decoder has no
     latent distribution: its codes of the training digits spread anisotropically (at k = 16
-    their covariance eigenvalues span 0.21 to 3.9, against 0.46 to 1.96 for the VAE's posterior
+    their covariance eigenvalues span 0.21 to 3.9, against 0.46 to 1.96 for the VAE's [3]_ posterior
     means) and neither the penalty nor random starts match them. Measured at k = 16 (reference
     split, the same recipe otherwise): the AE decoder fits held-out digits slightly better
     (representation error 0.170 [0.149, 0.191] against 0.181 [0.159, 0.204], 100 test digits,
     95% CI), but recovers them worse from few measurements, where the prior matters (CSGM
     error from m = 8 Gaussian measurements, 60 digits: 2.40 [1.99, 2.80] against
     3.58 [3.15, 4.01] with gamma = 0.01; 4.34 against 5.98 with gamma = 0). The shipped
-    generators are VAE decoders, with a calibrated Gaussian decoder (Rybkin et al. 2021) so
+    generators are VAE decoders, with a calibrated Gaussian decoder (Rybkin et al. 2021 [4]_) so
     that no likelihood scale needs tuning.
 
 Which solver
@@ -46,27 +46,36 @@ Which solver
 
 API index
 ---------
-The generator
+The generator::
+
     Generator               D(z) = decoder(z) and its encoder: forward, forward_and_pullback,
                             jacobian, sample, encode, reconstruct, get_params / set_params, save
     load                    read a generator saved by Generator.save (versioned .npz)
     GeneratorFileError      unreadable, damaged or other-version generator file
     FORMAT_VERSION          the generator file format version this lininv writes and reads
-Training
+
+Training::
+
     Recipe                  architecture, data split, optimiser and seed of a training run
     train                   train a VAE (or AE) decoder by Adam with early stopping
     TrainingHistory         what train did (per-epoch losses, best epoch, timing)
-Pretrained generators (k = 8, 16, 32)
+
+Pretrained generators (k = 8, 16, 32)::
+
     pretrained              the shipped generator for k (lininv/data/generator_k{k}.npz)
     pretrained_recipe       its recorded recipe (train(pretrained_recipe(k)) retrains it)
     build_pretrained        train and evaluate as the shipped ones were; save
     pretrained_command      the command that wrote a shipped file
     PRETRAINED_KS           (8, 16, 32)
-Recovery and representation error
+
+Recovery and representation error::
+
     csgm                    min_z ||A D(z) - y||^2 + gamma ||z||^2 with restarts (CSGMResult)
     representation_error    min_z ||D(z) - x0||^2 per signal, with restarts
     CSGMResult              selected solve per problem, and every restart's report
-Evaluation (held-out digits, beside the linear rank-k generator)
+
+Evaluation (held-out digits, beside the linear rank-k generator)::
+
     held_out_results        representation / reconstruction error on the test digits
     dataset_bias            the same for a generator trained without one digit class
     digits_arrays           a split dequantised as lininv.bridge.digits_data does

@@ -21,14 +21,9 @@ A file of another ``format_version``, a file that is not a generator, or a damag
 
 from __future__ import annotations
 
-import io
-import json
-import os
 from typing import Any
 
-import numpy as np
-
-from lininv._io import atomic_write
+from lininv._npz import check_model_path, check_params, read_model, write_model
 from lininv._validation import describe
 from lininv.generators._generator import Generator
 
@@ -42,12 +37,6 @@ class GeneratorFileError(ValueError):
     """A file that is not a readable lininv generator of a supported format version."""
 
 
-def _check_path(path: Any) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike; got {describe(path)}")
-    return os.fspath(path)
-
-
 def save(generator: Generator, path: Any) -> None:
     """Write ``generator`` to ``path`` (format above), atomically.
 
@@ -55,33 +44,21 @@ def save(generator: Generator, path: Any) -> None:
     ----------
     generator : Generator
     path : str or os.PathLike
-        Written as given (no suffix is added; ``.npz`` is conventional).
+        Written as given (no suffix is added; ``.npz`` is conventional); its folder must exist.
     """
-    import lininv
-
     if not isinstance(generator, Generator):
         raise TypeError(
             f"generator must be a lininv.generators.Generator; got {describe(generator)}"
         )
-    path = _check_path(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"path's folder does not exist: {folder}")
-    try:
-        meta = json.dumps(generator.metadata, allow_nan=True)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"generator.metadata must be JSON-serialisable; {exc}") from exc
-    buf = io.BytesIO()
-    np.savez(
-        buf,
-        format=np.array(FORMAT),
-        format_version=np.array(FORMAT_VERSION),
-        lininv_version=np.array(lininv.__version__),
-        architecture=np.array(json.dumps(generator.architecture())),
+    write_model(
+        check_model_path(path),
+        fmt=FORMAT,
+        version=FORMAT_VERSION,
+        architecture=generator.architecture(),
         params=generator.get_params(),
-        metadata=np.array(meta),
+        metadata=generator.metadata,
+        what="generator",
     )
-    atomic_write(path, buf.getvalue())
 
 
 def load(path: Any) -> Generator:
@@ -115,36 +92,12 @@ def load(path: Any) -> Generator:
     >>> bool(np.array_equal(back.get_params(), gen.get_params()))
     True
     """
-    path = _check_path(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no generator file at {path!r}")
+    path = check_model_path(path)
+    file = read_model(
+        path, fmt=FORMAT, version=FORMAT_VERSION, what="generator", error=GeneratorFileError
+    )
+    arch = file.architecture
     try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {key: data[key] for key in data.files}
-    except Exception as exc:  # zipfile.BadZipFile, pickled objects, truncated members, ...
-        raise GeneratorFileError(
-            f"{path!r} is not a readable lininv generator file (.npz): {type(exc).__name__}: {exc}"
-        ) from exc
-    if not isinstance(contents, dict) or "format" not in contents:
-        raise GeneratorFileError(f"{path!r} is not a lininv generator file: it has no 'format'")
-    if str(contents["format"]) != FORMAT:
-        raise GeneratorFileError(
-            f"{path!r} is not a lininv generator file: format is {str(contents['format'])!r}, "
-            f"expected {FORMAT!r}"
-        )
-    try:
-        version = int(contents["format_version"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise GeneratorFileError(f"{path!r} has no valid 'format_version' entry") from exc
-    if version != FORMAT_VERSION:
-        raise GeneratorFileError(
-            f"{path!r} has generator file format version {version}; this lininv reads version "
-            f"{FORMAT_VERSION} (written by lininv {str(contents.get('lininv_version', '?'))})"
-        )
-    try:
-        arch = json.loads(str(contents["architecture"]))
-        meta = json.loads(str(contents["metadata"]))
-        params = np.asarray(contents["params"], dtype=np.float64)
         gen = Generator(
             arch["k"],
             arch["n"],
@@ -153,19 +106,13 @@ def load(path: Any) -> Generator:
             output=arch["output"],
             kind=arch["kind"],
             rng=0,
-            metadata=meta,
+            metadata=file.metadata,
         )
     except Exception as exc:
         raise GeneratorFileError(
             f"{path!r} is a damaged lininv generator file (architecture or metadata unreadable): "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    if params.shape != (gen.n_params,):
-        raise GeneratorFileError(
-            f"{path!r} is damaged: {params.size} parameters stored, the architecture needs "
-            f"{gen.n_params}"
-        )
-    if not np.all(np.isfinite(params)):
-        raise GeneratorFileError(f"{path!r} is damaged: its parameters contain NaN or infinity")
-    gen._set_params(params)
+    check_params(file.params, gen.n_params, path, GeneratorFileError)
+    gen._set_params(file.params)
     return gen

@@ -21,6 +21,11 @@ The experiments (from a :class:`lininv.experiments.ExperimentResult`; ``_experim
     plot_inpainting_examples the inpainting mosaic of a result
     plot_likelihood_scatter  the likelihood-proxy scatter of one flow of a result
 
+The linear theory of dataset bias and ensembles (from their experiments' results; ``_theory``)
+    plot_prediction_accuracy relative error of the mismatched prediction, cell by cell
+    plot_ensembles           E(m) per measurement ensemble beside the Gaussian theory
+    plot_crossover           invertible prior vs rank-k generator under dataset bias, m*
+
 Proof figures will join as their own module (``_proofs``), re-exported here like the others.
 """
 
@@ -42,6 +47,7 @@ from lininv.plotting._experiments import (
     plot_inpainting_examples,
     plot_likelihood_scatter,
 )
+from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
 #: The bridge's figures (formerly also importable from lininv.bridge).
 _BRIDGE_FIGURES = (
@@ -65,4 +71,7 @@ __all__ = [
     "plot_experiment",
     "plot_inpainting_examples",
     "plot_likelihood_scatter",
+    "plot_prediction_accuracy",
+    "plot_ensembles",
+    "plot_crossover",
 ]

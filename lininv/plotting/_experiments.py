@@ -22,6 +22,7 @@ from lininv.plotting._bridge import (
     plot_likelihood_proxy,
 )
 from lininv.plotting._cs28 import draw_compressed_sensing_28
+from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
 __all__ = [
     "plot_experiment",
@@ -39,6 +40,9 @@ _LAYOUT = {
     "dataset-bias": (7.2, 1),
     "likelihood-proxy": (10.0, 2),
     "compressed-sensing-28": (11.0, 2),
+    "prediction-accuracy": (7.2, 1),
+    "ensembles": (11.0, 2),
+    "crossover": (7.2, 1),
 }
 
 
@@ -165,6 +169,12 @@ def _likelihood_proxy(result: Any, axes: list[Any]) -> None:
     axes[1].set_title("Linear flow: exactly monotone", fontsize=9)
 
 
+def _ensembles(result: Any, axes: list[Any]) -> None:
+    noises = sorted({r["noise"] for r in result.table.rows})
+    plot_ensembles(result, axes[0], noise=noises[0])
+    plot_ensembles(result, axes[1], noise=noises[-1])
+
+
 #: The figure of each experiment, by command name: ``draw(result, axes)``.
 EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "compressed-sensing": _compressed_sensing,
@@ -174,6 +184,9 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "dataset-bias": _dataset_bias,
     "likelihood-proxy": _likelihood_proxy,
     "compressed-sensing-28": draw_compressed_sensing_28,
+    "prediction-accuracy": lambda result, axes: plot_prediction_accuracy(result, axes[0]),
+    "ensembles": _ensembles,
+    "crossover": lambda result, axes: plot_crossover(result, axes[0]),
 }
 
 
