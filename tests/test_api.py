@@ -74,6 +74,7 @@ EXPERIMENTS_PUBLIC = {
     "initialisation",
     "dataset_bias",
     "likelihood_proxy",
+    "compressed_sensing_28",
     "prediction_accuracy",
     "ensembles",
     "generator_crossover",

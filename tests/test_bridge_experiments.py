@@ -197,6 +197,7 @@ def test_every_experiment_is_registered():
         "initialisation",
         "dataset-bias",
         "likelihood-proxy",
+        "compressed-sensing-28",
         "prediction-accuracy",
         "ensembles",
         "crossover",

@@ -1,5 +1,10 @@
 """Every bijector and the composition: invertibility, log-determinants, and reverse-mode gradients.
 
+The image bijectors (ConvAffineCoupling, ChannelActNorm, Conv1x1, Factor, the glow builder) take
+part at the same small n as the others, as images of shape IMAGE_SHAPES[n] (n = 8 is a 2x2x2
+image, which glow squeezes and factors over two levels); larger images are checked in
+test_flows_image.py.
+
 Finite differences: central quotients ``D(h) = (f(u + h) - f(u - h)) / 2h`` at ``h = 1e-4`` and
 ``h / 2``, combined by Richardson extrapolation ``R = (4 D(h/2) - D(h)) / 3`` (truncation error
 O(h^4)). Rounding adds about ``3 eps |f| / h``, below 1e-9 here (``|f| < 100``). The comparison
@@ -18,10 +23,15 @@ from hypothesis import strategies as st
 from lininv.flows import (
     ActNorm,
     AffineCoupling,
+    ChannelActNorm,
+    Conv1x1,
+    ConvAffineCoupling,
+    Factor,
     Flow,
     Logit,
     LULinear,
     Permutation,
+    glow,
     linear_flow,
     realnvp,
     trainable_linear_flow,
@@ -29,6 +39,8 @@ from lininv.flows import (
 
 H = 1e-4
 FD_RTOL = 1e-6  # see the module docstring
+MAX_COORDINATES = 200  # parameter cotangents checked one by one up to this many parameters
+DIRECTIONS = 12  # else along this many random directions
 
 
 def derivative(f, h=H):
@@ -54,9 +66,49 @@ def randomize(flow, rng, scale=0.5):
     return flow
 
 
+#: The image shape (H, W, C) of an n-vector for the image bijectors (C >= 2 for a coupling).
+IMAGE_SHAPES = {
+    2: (1, 1, 2),
+    3: (1, 1, 3),
+    4: (1, 2, 2),
+    5: (1, 1, 5),
+    6: (1, 3, 2),
+    7: (1, 1, 7),
+    8: (2, 2, 2),
+}
+
+
 def make(kind, n, rng, hidden=4, activation="elu"):
     """A single-bijector flow of the given kind, with random parameters."""
-    if kind == "coupling":
+    shape = IMAGE_SHAPES.get(n)
+    if kind == "conv_coupling":
+        layers = [
+            ConvAffineCoupling(
+                shape, hidden, flip=bool(rng.integers(2)), activation=activation, clamp=2.0, rng=rng
+            )
+        ]
+    elif kind == "channel_actnorm":
+        layers = [ChannelActNorm(shape)]
+    elif kind == "conv1x1":
+        layers = [Conv1x1.random_rotation(shape, rng=rng)]
+    elif kind == "factor":
+        m = max(1, n // 2)
+        inner = [AffineCoupling(m, hidden, rng=rng), ActNorm(m)] if m >= 2 else [ActNorm(1)]
+        layers = [Factor(inner, n)]
+    elif kind in ("glow", "glow_logit"):
+        levels = 2 if n == 8 else 1  # 2x2x2: squeeze to 1x1x8, split to 1x1x4
+        flow = glow(
+            shape,
+            levels=levels,
+            steps=2,
+            hidden=2,
+            activation=activation,
+            clamp=2.0,
+            logit=0.05 if kind == "glow_logit" else None,
+            rng=rng,
+        )
+        return randomize(flow, rng, 0.3)
+    elif kind == "coupling":
         layers = [
             AffineCoupling(
                 n, hidden, flip=bool(rng.integers(2)), activation=activation, clamp=2.0, rng=rng
@@ -81,7 +133,21 @@ def make(kind, n, rng, hidden=4, activation="elu"):
     return randomize(Flow(layers), rng)
 
 
-KINDS = ["coupling", "lu", "actnorm", "permutation", "logit", "realnvp", "realnvp_logit"]
+KINDS = [
+    "coupling",
+    "lu",
+    "actnorm",
+    "permutation",
+    "logit",
+    "realnvp",
+    "realnvp_logit",
+    "conv_coupling",
+    "channel_actnorm",
+    "conv1x1",
+    "factor",
+    "glow",
+    "glow_logit",
+]
 
 
 def signal_points(flow, k, rng):
@@ -230,18 +296,23 @@ def test_vjps_match_finite_differences(kind, direction, shape):
     assert_derivatives(g_in, fd_in, err_in)
 
     theta = flow.get_params()
+    # Each parameter in turn; beyond MAX_COORDINATES parameters (the glow kinds), along random
+    # directions d instead: a wrong cotangent component c_i changes g . d by c_i d_i, which is
+    # O(1) with probability 1, so DIRECTIONS directions miss it with probability 0.
+    if theta.size <= MAX_COORDINATES:
+        directions = np.eye(theta.size)
+    else:
+        directions = rng.standard_normal((DIRECTIONS, theta.size))
 
-    def f_theta(t, i):
-        e = np.zeros_like(theta)
-        e[i] = t
-        flow.set_params(theta + e)
+    def f_theta(t, d):
+        flow.set_params(theta + t * d)
         return _scalar(flow, direction, u, gout, gld)
 
-    fd_theta, err_theta = np.empty_like(theta), np.empty_like(theta)
-    for i in range(theta.size):
-        fd_theta[i], err_theta[i] = derivative(lambda t, i=i: f_theta(t, i))
+    fd_theta, err_theta = np.empty(len(directions)), np.empty(len(directions))
+    for i, d in enumerate(directions):
+        fd_theta[i], err_theta[i] = derivative(lambda t, d=d: f_theta(t, d))
     flow.set_params(theta)
-    assert_derivatives(g_theta, fd_theta, err_theta)
+    assert_derivatives(directions @ g_theta, fd_theta, err_theta)
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "elu"])

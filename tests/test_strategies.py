@@ -63,7 +63,6 @@ def test_inverse_problems_are_compatible(problem):
     assert 2 <= A.shape[0] <= prior.n == A.shape[1]
 
 
-
 from lininv.strategies import ensembles, truths  # noqa: E402
 
 

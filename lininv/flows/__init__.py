@@ -17,6 +17,10 @@ Flows::
                             log_prob_and_grad; the transform's forward, inverse, jacobian,
                             forward_and_pullback, initialize, get_params / set_params; save, copy
     realnvp                 builder: actnorm, permutation + LU linear, affine coupling, x n_layers
+    glow                    multi-scale image builder: squeeze, actnorm + 1x1 conv + conv coupling
+                            steps, split (Factor), per level; for 28x28 digits and other images
+    glow_shapes             the image shape of each level of glow
+    linear_gaussian         the maximum-likelihood Gaussian as a flow (optionally behind a Logit)
     linear_flow             the exact linear flow x = mean + G z (from a matrix or a prior)
     trainable_linear_flow   a linear flow with trainable parameters (LU linear + actnorm)
     FlowPrior               typing Protocol: what the bridge needs of a flow prior
@@ -32,18 +36,32 @@ Bijectors (each with forward / inverse, jacobian, forward_and_pullback and a loc
     Permutation             fixed permutation of coordinates
     Logit                   logit preprocessing for data in [0, 1] (optional, signal side)
 
+Image bijectors (flat rows of (H, W, C) images in channel-last order)::
+
+    ConvAffineCoupling      affine coupling of channels, conditioner conv3x3-conv1x1-conv3x3
+    ChannelActNorm          per-channel actnorm shared by all pixels
+    Conv1x1                 invertible 1x1 convolution W = P L U (Glow)
+    Factor                  multi-scale factoring: an inner bijector on the leading coordinates
+
 Training::
 
     fit                     maximum likelihood: Adam (minibatch) or L-BFGS, early stopping
     TrainingHistory         what fit did (per-epoch NLLs, best epoch, timing)
 
-Persistence and the pretrained default::
+Persistence and the pretrained flows::
 
     load                    read a flow saved by Flow.save (versioned .npz)
     FlowFileError           unreadable, damaged or other-version flow file
     FORMAT_VERSION          the flow file format version this lininv writes and reads
-    default_flow            the pretrained digits flow and its split (DefaultFlow)
+    default_flow            the pretrained 8x8 digits flow and its split (DefaultFlow)
     DefaultFlow             (flow, split)
+    pretrained_flow         the pretrained 28x28 digits flow ("mnist28") and its split
+    PretrainedFlow          (flow, split)
+    train_pretrained        retrain a pretrained flow from its recipe (bit-for-bit on one stack)
+    mnist28_recipe          the recipe of the 28x28 flow (a copy, optionally with overrides)
+    MNIST28_RECIPE          the recipe itself: architecture, data, training
+    PRETRAINED              pretrained flow names and their package data files
+    evaluate_bits_per_dim   train / validation / test bits/dim of a flow on a 28x28 split
     TrainingRecipe          how a digits flow is built and trained (lininv train-flow's settings)
     DEFAULT_RECIPE          the recipe of the default flow
 
@@ -69,21 +87,36 @@ from typing import Any
 
 from lininv.flows._base import Bijector
 from lininv.flows._compose import Compose
+from lininv.flows._conv import ConvAffineCoupling
 from lininv.flows._coupling import AffineCoupling
 from lininv.flows._flow import Flow
+from lininv.flows._glow import glow, glow_shapes
+from lininv.flows._image import ChannelActNorm, Conv1x1, Factor
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
 from lininv.flows._pretrained import DEFAULT_RECIPE, DefaultFlow, TrainingRecipe, default_flow
+from lininv.flows._pretrained28 import (
+    MNIST28_RECIPE,
+    PRETRAINED,
+    PretrainedFlow,
+    evaluate_bits_per_dim,
+    mnist28_recipe,
+    pretrained_flow,
+    train_pretrained,
+)
 from lininv.flows._protocol import FlowPrior, check_flow_prior
-from lininv.flows._realnvp import linear_flow, realnvp, trainable_linear_flow
+from lininv.flows._realnvp import linear_flow, linear_gaussian, realnvp, trainable_linear_flow
 from lininv.flows._serialization import FORMAT_VERSION, FlowFileError, load
 from lininv.flows._training import TrainingHistory, fit
 
 __all__ = [
     "Flow",
     "realnvp",
+    "glow",
+    "glow_shapes",
     "linear_flow",
     "trainable_linear_flow",
+    "linear_gaussian",
     "FlowPrior",
     "check_flow_prior",
     "Bijector",
@@ -93,6 +126,10 @@ __all__ = [
     "ActNorm",
     "Permutation",
     "Logit",
+    "ConvAffineCoupling",
+    "ChannelActNorm",
+    "Conv1x1",
+    "Factor",
     "fit",
     "TrainingHistory",
     "load",
@@ -100,6 +137,13 @@ __all__ = [
     "FORMAT_VERSION",
     "default_flow",
     "DefaultFlow",
+    "pretrained_flow",
+    "PretrainedFlow",
+    "train_pretrained",
+    "mnist28_recipe",
+    "MNIST28_RECIPE",
+    "PRETRAINED",
+    "evaluate_bits_per_dim",
     "TrainingRecipe",
     "DEFAULT_RECIPE",
 ]

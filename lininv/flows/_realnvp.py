@@ -8,6 +8,7 @@ import numpy as np
 import scipy.linalg
 
 from lininv._prior import LinearInvertiblePrior, haar_orthogonal
+from lininv._threads import single_blas_thread
 from lininv._validation import (
     as_matrix,
     as_vector_or_batch,
@@ -22,7 +23,7 @@ from lininv.flows._flow import Flow
 from lininv.flows._linear import ActNorm, LULinear, Permutation
 from lininv.flows._logit import Logit
 
-__all__ = ["realnvp", "linear_flow", "trainable_linear_flow"]
+__all__ = ["realnvp", "linear_flow", "trainable_linear_flow", "linear_gaussian"]
 
 
 def _lu_layers(W: np.ndarray) -> list[Bijector]:
@@ -198,3 +199,58 @@ def trainable_linear_flow(n: int, *, rng: Any = None) -> Flow:
     n = check_dimension(n)
     gen = check_rng(rng)
     return Flow([*_lu_layers(haar_orthogonal(n, gen)), ActNorm(n)])
+
+
+@single_blas_thread
+def linear_gaussian(X: Any, *, logit: float | None = None, reg: float = 0.0) -> Flow:
+    r"""The best linear Gaussian for data ``X`` as a flow, optionally behind a Logit layer.
+
+    Parameters
+    ----------
+    X : array_like of shape (N, n)
+        Training signals (e.g. dequantised images in [0, 1)).
+    logit : float or None, default=None
+        If given, the Gaussian is fitted to :math:`y = \operatorname{logit}(\alpha + (1 - 2\alpha)
+        x)` with this :math:`\alpha` and the flow ends with the :class:`Logit` layer: its
+        ``log_prob`` is a density of ``x``, the logit's Jacobian included, in the same unit as a
+        flow built with the same ``logit`` (:func:`glow`, :func:`realnvp`).
+    reg : float, default=0.0
+        Passed to :meth:`lininv.LinearInvertiblePrior.fit`.
+
+    Returns
+    -------
+    Flow
+        :func:`linear_flow` of :meth:`lininv.LinearInvertiblePrior.fit` (on the logit side), and
+        the Logit layer when ``logit`` is given.
+
+    Notes
+    -----
+    Maximum likelihood over all Gaussians :math:`N(\mu, \Sigma)` of the (logit-transformed)
+    data: :math:`\hat\mu` and :math:`\hat\Sigma` are the sample mean and covariance; the
+    best *linear invertible prior* :math:`x = \mu + G z` of the paper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lininv.flows import linear_gaussian
+    >>> X = np.random.default_rng(0).uniform(0.1, 0.9, size=(200, 3))
+    >>> flow = linear_gaussian(X, logit=0.05)
+    >>> flow.n, flow.support == (-0.05 / 0.9, 0.95 / 0.9)
+    (3, True)
+    """
+    X = as_matrix("X", X)
+    n = X.shape[1]
+    layers: list[Bijector] = []
+    if logit is not None:
+        logit = check_real("logit", logit, low=0.0, low_open=True)
+        layer = Logit(n, logit)
+        lo, hi = layer.support
+        if np.any(X <= lo) or np.any(X >= hi):
+            raise ValueError(
+                f"X must lie inside the Logit's box ({lo:.6g}, {hi:.6g}) with logit = {logit:g}; "
+                f"got values in [{X.min():g}, {X.max():g}]"
+            )
+        X = layer._inverse(np.ascontiguousarray(X), False)[0]
+        layers.append(layer)
+    prior = LinearInvertiblePrior.fit(X, reg=reg)
+    return Flow([*linear_flow(prior).bijectors, *layers])

@@ -109,11 +109,11 @@ class _Adam:
         theta -= tmp
 
 
-def _check_data(name: str, X: Any, n: int, deq: bool) -> np.ndarray:
+def _check_data(name: str, X: Any, n: int, deq: bool, levels: int = LEVELS) -> np.ndarray:
     X = as_matrix(name, X, shape=(None, n), shape_hint=f" to match the flow's n = {n}")
-    if deq and (np.any(X != np.round(X)) or X.min() < 0 or X.max() > LEVELS - 1):
+    if deq and (np.any(X != np.round(X)) or X.min() < 0 or X.max() > levels - 1):
         raise ValueError(
-            f"{name} must hold integers 0..{LEVELS - 1} when dequantize=True; got values in "
+            f"{name} must hold integers 0..{levels - 1} when dequantize=True; got values in "
             f"[{X.min():g}, {X.max():g}]"
         )
     return X
@@ -152,6 +152,7 @@ def fit(
     val_fraction: float = 0.1,
     val_trim: float = 0.0,
     dequantize: bool = False,
+    levels: int = LEVELS,
     method: str = "adam",
     epochs: int = 100,
     batch_size: int = 64,
@@ -162,6 +163,7 @@ def fit(
     gtol: float = 1e-9,
     progress: bool | None = None,
     checkpoint: Any = None,
+    callback: Any = None,
     rng: Any = None,
 ) -> TrainingHistory:
     r"""Fit a flow by maximum likelihood, keeping the parameters best on validation data.
@@ -184,9 +186,11 @@ def fit(
         in training), and their NLL then dominates the mean and stops training at once; trimming
         them keeps the criterion about typical images. ``lininv train-flow`` uses 0.02.
     dequantize : bool, default=False
-        Treat ``X`` (and ``X_val``) as integers 0..16 and train on :func:`dequantize` of them: fresh
-        uniform noise every epoch for Adam, one fixed draw for L-BFGS and for validation
-        (:func:`lininv.flows.dequantize`).
+        Treat ``X`` (and ``X_val``) as integers ``0 .. levels - 1`` and train on
+        :func:`lininv.datasets.dequantize` of them: fresh uniform noise every epoch for Adam, one
+        fixed draw for L-BFGS and for validation.
+    levels : int, default=17
+        Grey levels of integer data: 17 for the 8x8 digits, 256 for the 28x28 digits.
     method : {"adam", "lbfgs"}, default="adam"
         Minibatch Adam, or full-batch L-BFGS-B from :func:`scipy.optimize.minimize`.
     epochs : int, default=100
@@ -210,6 +214,8 @@ def fit(
         Save the best flow there (atomically, :meth:`Flow.save`) whenever validation improves, so an
         interrupted run loses nothing; ``flow.metadata["checkpoint"]`` records the epoch and its
         validation NLL.
+    callback : callable, optional
+        ``callback(epoch, flow)`` after each epoch's validation (it must not change the flow).
     rng : None, int, SeedSequence or Generator, default=None
         Drives the validation split, shuffling and dequantisation noise.
 
@@ -239,9 +245,10 @@ def fit(
     n = flow.n
     if not isinstance(dequantize, (bool, np.bool_)):
         raise TypeError(f"dequantize must be a bool; got {describe(dequantize)}")
-    X = _check_data("X", X, n, bool(dequantize))
+    levels = check_int("levels", levels, low=2)
+    X = _check_data("X", X, n, bool(dequantize), levels)
     if X_val is not None:
-        X_val = _check_data("X_val", X_val, n, bool(dequantize))
+        X_val = _check_data("X_val", X_val, n, bool(dequantize), levels)
     val_fraction = check_real("val_fraction", val_fraction, low=0.0, high=0.9)
     val_trim = check_real("val_trim", val_trim, low=0.0, high=0.5)
     method = check_choice("method", method, ("adam", "lbfgs"))
@@ -255,6 +262,8 @@ def fit(
         patience = check_int("patience", patience, low=1)
     gtol = check_real("gtol", gtol, low=0.0, low_open=True)
     show = _progress_enabled(progress)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be None or callable; got {describe(callback)}")
     if checkpoint is not None:
         if not isinstance(checkpoint, (str, os.PathLike)):
             raise TypeError(
@@ -282,8 +291,8 @@ def fit(
             f"batch_size must be at most the number of training rows {X.shape[0]}; got {batch_size}"
         )
     if dequantize:
-        V = _dequantize(X_val, rng=gen) if X_val is not None else None
-        X_fixed = _dequantize(X, rng=gen)
+        V = _dequantize(X_val, levels=levels, rng=gen) if X_val is not None else None
+        X_fixed = _dequantize(X, levels=levels, rng=gen)
     else:
         V = X_val
         X_fixed = np.ascontiguousarray(X)
@@ -297,10 +306,11 @@ def fit(
         flow=flow,
         X=X,
         X_fixed=X_fixed,
-        dequantize=bool(dequantize),
+        levels=levels if dequantize else None,
         V=V,
         val_trim=val_trim,
         checkpoint=checkpoint,
+        callback=callback,
         gen=gen,
         hist=TrainingHistory(method=method, seed_entropy=seed_entropy),
         best=flow.get_params(),
@@ -363,10 +373,11 @@ class _Run:
     flow: Flow
     X: np.ndarray  # training rows as given (integers when dequantising)
     X_fixed: np.ndarray  # training rows as the flow sees them (one dequantisation draw)
-    dequantize: bool  # Adam draws fresh noise every epoch
+    levels: int | None  # grey levels when dequantising (fresh noise every Adam epoch), else None
     V: np.ndarray | None  # validation rows as the flow sees them
     val_trim: float
     checkpoint: Any
+    callback: Any  # callback(epoch, flow) or None
     gen: np.random.Generator
     hist: TrainingHistory
     best: np.ndarray  # parameters with the best validation criterion so far
@@ -377,6 +388,8 @@ class _Run:
     def end_epoch(self, epoch: int) -> None:
         """Record validation after ``epoch``, keep the parameters if best, update the bar."""
         self.since_best = 0 if self._improved(epoch) else self.since_best + 1
+        if self.callback is not None:
+            self.callback(epoch, self.flow)
         if self.bar is not None:
             post = {"train": f"{self.hist.train_nll[-1]:.2f}"}
             if self.hist.val_nll:
@@ -424,7 +437,7 @@ def _run_adam(run: _Run, s: _AdamSettings) -> None:
     n_batches = N // s.batch_size
     step_time = 0.0
     for epoch in range(1, s.epochs + 1):
-        data = _dequantize(run.X, rng=gen) if run.dequantize else run.X_fixed
+        data = _dequantize(run.X, levels=run.levels, rng=gen) if run.levels else run.X_fixed
         order = gen.permutation(N)
         total = 0.0
         ts = time.perf_counter()

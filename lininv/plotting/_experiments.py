@@ -22,6 +22,7 @@ from lininv.plotting._bridge import (
     plot_likelihood_proxy,
 )
 from lininv.plotting._claims import plot_claims
+from lininv.plotting._cs28 import draw_compressed_sensing_28
 from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
 __all__ = [
@@ -39,6 +40,7 @@ _LAYOUT = {
     "initialisation": (7.2, 1),
     "dataset-bias": (7.2, 1),
     "likelihood-proxy": (10.0, 2),
+    "compressed-sensing-28": (11.0, 2),
     "prediction-accuracy": (7.2, 1),
     "ensembles": (11.0, 2),
     "crossover": (7.2, 1),
@@ -183,6 +185,7 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "initialisation": _initialisation,
     "dataset-bias": _dataset_bias,
     "likelihood-proxy": _likelihood_proxy,
+    "compressed-sensing-28": draw_compressed_sensing_28,
     "prediction-accuracy": lambda result, axes: plot_prediction_accuracy(result, axes[0]),
     "ensembles": _ensembles,
     "crossover": lambda result, axes: plot_crossover(result, axes[0]),
