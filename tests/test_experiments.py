@@ -335,3 +335,16 @@ def test_measurement_factor_by_hand():
     assert [o["censored"] for o in out] == [False, False, False, True, True]
     for o in out:
         np.testing.assert_allclose([o["lo"], o["hi"]], [o["factor"]] * 2, rtol=1e-12)
+
+
+def test_all_runs_every_experiment_but_the_28x28_scale(tmp_path, monkeypatch):
+    """``lininv experiments all`` stays within its time budget: the n = 784 experiment runs by
+    its own name."""
+    from lininv.cli import experiments as cli_experiments
+
+    class Args:
+        name, seed, output = "all", "0", str(tmp_path)
+
+    names, _, _ = cli_experiments._parse(Args)
+    assert "compressed-sensing-28" not in names and "compressed-sensing-28" in EXPERIMENTS
+    assert names == [n for n in EXPERIMENTS if n != "compressed-sensing-28"]

@@ -151,6 +151,7 @@ def _data(flow: Any, data: Any, n_test: int, n_val: int, seed: int) -> tuple[Any
 @register(
     NAME,
     order=7,
+    in_all=False,  # about 17 minutes on its own: run by name
     summary="n = 784: flow vs Lasso vs the linear Gaussian at m/n = 1..64%, measurement factor",
     small={
         "ratios": (0.04, 0.32),

@@ -42,6 +42,8 @@ class Experiment:
     protocols : tuple of str
         The protocols it runs under (:mod:`lininv.experiments._protocols`); an experiment with
         more than ``("lininv",)`` takes a ``protocol`` keyword.
+    in_all : bool
+        Whether ``lininv experiments all`` runs it (the larger-scale experiments run by name).
     """
 
     name: str
@@ -50,6 +52,7 @@ class Experiment:
     small: Mapping[str, Any] = field(default_factory=dict)
     order: float = math.inf
     protocols: tuple[str, ...] = ("lininv",)
+    in_all: bool = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> ExperimentResult:
         return self.compute(*args, **kwargs)
@@ -88,6 +91,7 @@ def register(
     small: Mapping[str, Any] | None = None,
     order: float = math.inf,
     protocols: tuple[str, ...] = ("lininv",),
+    in_all: bool = True,
 ) -> Callable[[_F], _F]:
     """Decorator: register an experiment's compute function under a command name.
 
@@ -104,6 +108,9 @@ def register(
         default a new one comes after them, in the order registered).
     protocols : tuple of str, default=("lininv",)
         The protocols it runs under; with ``"paper"`` the function must take ``protocol``.
+    in_all : bool, default=True
+        Whether ``lininv experiments all`` runs it; ``False`` for an experiment that takes much
+        longer than the others (it then runs by its own name).
 
     Returns
     -------
@@ -126,7 +133,7 @@ def register(
             if key not in accepted:
                 raise TypeError(f"the experiment {name!r} must accept the keyword {key!r}")
         _REGISTRY[name] = Experiment(
-            name, fn, summary, MappingProxyType(settings), order, tuple(protocols)
+            name, fn, summary, MappingProxyType(settings), order, tuple(protocols), bool(in_all)
         )
         ordered = sorted(_REGISTRY.values(), key=lambda e: e.order)  # stable: ties keep order
         _REGISTRY.clear()
