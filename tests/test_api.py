@@ -108,6 +108,7 @@ PLOTTING_PUBLIC = {
     "plot_experiment",
     "plot_inpainting_examples",
     "plot_likelihood_scatter",
+    "plot_measurement_factor",
 }
 
 

@@ -26,6 +26,9 @@ The linear theory of dataset bias and ensembles (from their experiments' results
     plot_ensembles           E(m) per measurement ensemble beside the Gaussian theory
     plot_crossover           invertible prior vs rank-k generator under dataset bias, m*
 
+The measurement factor at both scales (from the saved results in a folder; ``_factor``)
+    plot_measurement_factor  Lasso's m / the flow's m at equal error against m/n, n = 64 and 784
+
 Proof figures will join as their own module (``_proofs``), re-exported here like the others.
 """
 
@@ -47,6 +50,7 @@ from lininv.plotting._experiments import (
     plot_inpainting_examples,
     plot_likelihood_scatter,
 )
+from lininv.plotting._factor import plot_measurement_factor
 from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
 #: The bridge's figures (formerly also importable from lininv.bridge).
@@ -74,4 +78,5 @@ __all__ = [
     "plot_prediction_accuracy",
     "plot_ensembles",
     "plot_crossover",
+    "plot_measurement_factor",
 ]
