@@ -124,3 +124,28 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_csv(tmp_path):
     # bitwise: the resumed cell is read back from the store, the other computed alike
     assert rows_of(cut) == rows_of(whole)
     assert len(seen) == len(SMALL["compressed-sensing-28"]["ratios"])
+
+
+# each task carries the flow, the training fit and the images (12 MiB): fine on a local cluster
+@pytest.mark.filterwarnings("ignore:Sending large graph:UserWarning")
+def test_the_small_run_on_a_dask_cluster_or_worker_processes_gives_the_serial_table():
+    distributed = pytest.importorskip("distributed")
+    small = SMALL["compressed-sensing-28"]
+    serial = compressed_sensing_28(**small)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        with distributed.get_task_stream(client) as tasks:
+            on_dask = compressed_sensing_28(**small, executor=client)
+        assert len(tasks.data) == 2  # both cells ran on the cluster
+    on_procs = compressed_sensing_28(**small, executor=2)  # two worker processes, one cell each
+    assert len(serial.table.rows) == 2
+    for other in (on_dask, on_procs):
+        # bitwise: the same cells computed on another executor (one BLAS thread, seeded by m)
+        assert other.table.rows == serial.table.rows
+        assert other.data == serial.data
+    with pytest.raises(TypeError, match="executor must be"):
+        compressed_sensing_28(**small, executor=1.5)

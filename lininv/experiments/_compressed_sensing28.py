@@ -14,7 +14,6 @@ factor at equal error, with a paired bootstrap interval, is :mod:`._factor`.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 from enum import IntEnum
@@ -23,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from lininv._estimators import map_estimate
+from lininv._io import to_jsonable
+from lininv._parallel import Workers, check_executor, imap_unordered
 from lininv._progress import Progress, check_progress, progress_sink
 from lininv._provenance import provenance
 from lininv._table import Table
@@ -32,7 +33,7 @@ from lininv.bridge import recover
 from lininv.bridge._compare_cell import squared_errors
 from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, lasso_dct_fista
 from lininv.bridge._predictions import spectrum_predictions
-from lininv.experiments._cells import cached, ci_fields, open_cells, require_keys, stream
+from lininv.experiments._cells import ci_fields, open_cells, require_keys, stream
 from lininv.experiments._factor import measurement_factor
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
@@ -121,6 +122,17 @@ def _cell(
     }
 
 
+@single_blas_thread  # one BLAS thread in whichever worker runs it, as in the caller
+def _timed_cell(
+    flow: Any, prior: Any, X: np.ndarray, V: np.ndarray, m: int, s: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`_cell` as stored: JSON-ready, with its compute time (``"_seconds"``)."""
+    t0 = time.perf_counter()
+    value = to_jsonable(_cell(flow, prior, X, V, m, s))
+    value["_seconds"] = time.perf_counter() - t0
+    return value
+
+
 def _data(flow: Any, data: Any, n_test: int, n_val: int, seed: int) -> tuple[Any, ...]:
     from lininv import datasets, flows
 
@@ -179,6 +191,7 @@ def compressed_sensing_28(
     output: Any = None,
     progress: Progress = False,
     command: str | None = None,
+    executor: Any = None,
 ) -> ExperimentResult:
     r"""Recovery error vs m/n at n = 784 for the flow, Lasso and the linear Gaussian.
 
@@ -210,6 +223,10 @@ def compressed_sensing_28(
     progress : bool or callable, default=False
     command : str, optional
         The command line recorded in the provenance.
+    executor : None, int, Executor, distributed.Client or str, optional
+        Where the cells (one per ratio) run: in-process by default; an int is that many worker
+        processes; a Dask client or scheduler address runs them on the cluster. Each cell's
+        randomness is keyed by the seed and its m alone, so the table does not depend on it.
 
     Returns
     -------
@@ -231,6 +248,7 @@ def compressed_sensing_28(
     lasso_max_iter = check_int("lasso_max_iter", lasso_max_iter, low=1)
     n_boot = check_int("n_boot", n_boot, low=10)
     progress = check_progress(progress)
+    executor = check_executor(executor)
     rs = [check_real("ratios", r, low=0.0, high=1.0, low_open=True) for r in ratios]
     ms = sorted({max(2, int(round(784 * r))) for r in rs})
     if len(ms) != len(rs) or len(ms) < 2:
@@ -260,22 +278,32 @@ def compressed_sensing_28(
         "gamma": 0.0,
     }
     prov = provenance(seed=seed, command=command)
-    clock: list[float] = []
-    cells = []
+    done: dict[int, dict[str, Any]] = {}
     with open_cells(output, NAME, settings, provenance=prov, validate=CELL) as store:
         with progress_sink(progress, NAME, len(ms), "cell") as sink:
-            for m in ms:
-                cell = cached(
-                    store,
-                    f"m={m}",
-                    functools.partial(_cell, flow, prior, X_test, X_val, m, settings),
-                    clock,
-                )
-                cells.append(cell)
+
+            def finish(m: int, cell: dict[str, Any]) -> None:
+                done[m] = cell
                 info = ", ".join(
                     f"{k} {np.mean(cell['errors'][k]):.3g}" for k in ("flow", "lasso", "gauss")
                 )
                 sink.update(label=f"m={m}", info=info)
+
+            todo = []
+            for m in ms:
+                saved = store.get(f"m={m}") if store is not None else None
+                if saved is None:
+                    todo.append(m)
+                else:
+                    finish(m, saved)
+            with Workers(executor if todo else None, tasks=len(todo)) as workers:
+                tasks = [(flow, prior, X_test, X_val, m, settings) for m in todo]
+                for i, cell in imap_unordered(workers, _timed_cell, tasks):
+                    if store is not None:
+                        store.put(f"m={todo[i]}", cell)
+                    finish(todo[i], cell)
+    cells = [done[m] for m in ms]
+    clock = [float(c.get("_seconds") or 0.0) for c in cells]
     E = {
         k: np.array([c["errors"][k] for c in cells], dtype=float)
         for k in ("flow", "lasso", "gauss")
