@@ -18,11 +18,10 @@ Every function here takes validated arrays (:func:`lininv.bridge.recover` checks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import optimize
 
+from lininv.bridge._solver import Solutions
 from lininv.flows._protocol import FlowPrior
 
 __all__ = ["GN_GTOL", "GN_TOL", "GN_MAX_NFEV", "Polished", "polish_all"]
@@ -48,18 +47,8 @@ GN_TOL = 1e-12
 GN_MAX_NFEV = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Polished:
-    """Per-problem outcomes of :func:`polish_all` (one row or entry per problem)."""
-
-    Z: np.ndarray
-    X: np.ndarray
-    f: np.ndarray
-    g: np.ndarray
-    success: np.ndarray
-    message: list[str]
-    iterations: np.ndarray
-    evaluations: np.ndarray
+#: Per-problem outcomes of :func:`polish_all`: the same record as the first-order solver's.
+Polished = Solutions
 
 
 class _Residual:

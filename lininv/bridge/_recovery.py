@@ -451,7 +451,7 @@ def recover_batch(
             f"init={init!r} produced a non-finite starting latent (flow inverse overflow)"
         )
     options = {"maxiter": max_iter, "gtol": gtol, "ftol": ftol, "maxcor": 10}
-    out: Any  # Polished or Solutions: the same fields
+    out: Any  # Solutions (Polished is the same record)
     with one_blas_thread():
         if solver == "gauss-newton":
             out = polish_all(flow, A, Y, gamma, Z0)
