@@ -10,7 +10,8 @@ the figures in :mod:`lininv.plotting`.
 
 API index
 ---------
-Recovery
+Recovery::
+
     recover                  min_z ||A G(z) - y||^2 + gamma ||z||^2 by L-BFGS-B, Gauss-Newton
                              (scipy least_squares, exact Jacobian) or both; restarts
     RecoveryResult           x, z, success, message, iterations, objective, grad_norm
@@ -18,13 +19,17 @@ Recovery
     SOLVERS                  "lbfgs", "gauss-newton", "lbfgs+gauss-newton"
     STALL_GTOL               gradient level at which a line-search stall counts as converged
     GN_GTOL                  gradient level a Gauss-Newton solve must reach to count as converged
-Linear predictions
+
+Linear predictions::
+
     spectrum_predictions     lower bound, prediction, HMT upper bound over m for one spectrum
     local_singular_values    singular values of the flow's Jacobian at the true latents
     local_predictions        the linear theory with those spectra, per signal (LinearPrediction)
     global_predictions       the linear theory for the best linear Gaussian of training data
     LinearPrediction         ms, lower, predicted, upper (per signal or averaged)
-Baselines
+
+Baselines::
+
     dct_basis                orthonormal 2-D DCT synthesis matrix
     lasso_dct                Lasso in the DCT basis, solved with cvxpy
     low_rank_recover         the rank-k linear generator's (ridge) least-squares latent fit
@@ -32,13 +37,18 @@ Baselines
     DEFAULT_RANK_K_GAMMAS    rank-k ridge weights tried on held-out data
     bm3d_denoise             BM3D (the bm3d package) on small images, the denoising baseline
     BM3D_SMALL_PROFILE       the BM3D settings used on 8x8 images (4x4 blocks)
-Metrics
+
+Metrics::
+
     psnr                     PSNR per image, the paper's convention (peak 1, clipped, per-pixel MSE)
-Comparison
+
+Comparison::
+
     compare                  flow vs linear predictions vs baselines over m (Comparison)
     Comparison               table, per-signal errors, settings, timing
     mean_ci                  mean and Student-t confidence interval
     Table                    rows of results: to_csv, to_json, to_markdown
+
 Deprecated (warn on access; removed in the next release)
     compressed_sensing, denoising, inpainting, initialisation, dataset_bias, likelihood_proxy,
     ExperimentResult, EXPERIMENTS, SMALL, digits_data, DigitsData, centre_mask,

@@ -307,7 +307,7 @@ def recover(
     signals are further from the truth than L-BFGS's (20 test digits, m = 16: mean error 1.006
     against 0.919), while the Gauss-Newton polish of L-BFGS's iterate keeps L-BFGS's implicit
     bias (0.919 at m = 16, 0.1824 against 0.1825 at m = 32) and converges where L-BFGS does not
-    (m = 64: 1e-27 against 1.6e-3 after 1000 L-BFGS iterations; max |grad| 1e-12 to 1e-16). Hence
+    (m = 64: 1e-27 against 1.6e-3 after 1000 L-BFGS iterations; max ``|grad|`` 1e-12 to 1e-16). Hence
     ``"lbfgs+gauss-newton"`` for the experiments; ``benchmarks/recovery.py`` times the solvers.
 
     References
