@@ -149,3 +149,33 @@ def test_the_small_run_on_a_dask_cluster_or_worker_processes_gives_the_serial_ta
         assert other.data == serial.data
     with pytest.raises(TypeError, match="executor must be"):
         compressed_sensing_28(**small, executor=1.5)
+
+
+# each task carries the flow, the training fit and the images (12 MiB): fine on a local cluster
+@pytest.mark.filterwarnings("ignore:Sending large graph:UserWarning")
+def test_the_command_line_runs_the_cells_on_a_dask_scheduler_with_the_local_numbers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    argv = ["experiments", "compressed-sensing-28", "--small", "--quiet", "--output"]
+
+    def rows_of(folder):
+        path = folder / "compressed-sensing-28.csv"
+        return [ln for ln in path.read_text().splitlines() if not ln.startswith("#")]
+
+    assert main([*argv, str(tmp_path / "local")]) == 0
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert main([*argv, str(tmp_path / "dask"), "--scheduler", address]) == 0
+    # bitwise: the same cells computed on another executor (one BLAS thread, seeded by m)
+    assert rows_of(tmp_path / "dask") == rows_of(tmp_path / "local")
+    header = (tmp_path / "dask" / "compressed-sensing-28.csv").read_text()
+    assert f"--scheduler {address}" in header  # the command recorded as run
+
+
+def test_scheduler_is_refused_before_work_for_an_experiment_that_runs_locally(tmp_path, capsys):
+    argv = ["experiments", "denoising", "--small", "--output", str(tmp_path)]
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler applies to experiments that take an executor" in err and "denoising" in err
+    assert not (tmp_path / "denoising.csv").exists()

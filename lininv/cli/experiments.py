@@ -11,6 +11,7 @@ for the run, so a second run on it fails at once.
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 import json
 import shlex
@@ -92,6 +93,15 @@ def add_parser(subparsers: Any) -> None:
         default=2,
         help="processes: with both protocols, each runs in its own process (default 2)",
     )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "run the cells on this Dask scheduler (e.g. tcp://host:8786) instead of locally, with "
+            "the same numbers; for the experiments that take an executor (compressed-sensing-28)"
+        ),
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -143,6 +153,21 @@ def _save_figure(result: Any, folder: Path) -> Path:
 def run(args: Any) -> int:
     names, seed, folder = _parse(args)
     from lininv import experiments
+
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler.strip():
+            raise UsageError(f"--scheduler must be a Dask scheduler address; got {scheduler!r}")
+        blind = [
+            name
+            for name in names
+            if "executor" not in inspect.signature(experiments.EXPERIMENTS[name].compute).parameters
+        ]
+        if blind:
+            raise UsageError(
+                f"--scheduler applies to experiments that take an executor; {', '.join(blind)} "
+                "runs locally only: drop --scheduler"
+            )
     from lininv._io import Lock, OutputInUseError, StoreError
 
     try:
@@ -157,6 +182,7 @@ def run(args: Any) -> int:
         ["lininv", "experiments", args.name, "--output", str(folder), "--seed", str(seed)]
         + ["--protocol", args.protocol]
         + (["--small"] if args.small else [])
+        + (["--scheduler", scheduler] if scheduler is not None else [])
     )
     # experiments of order 100 and above summarise the others' saved results: they run last
     runs = sorted(
@@ -174,7 +200,7 @@ def run(args: Any) -> int:
     last = [r for r in runs if experiments.EXPERIMENTS[r[0]].order >= 100]
     lanes = [[r for r in first if r[1] == proto] for proto in wanted]
     lanes = [lane for lane in lanes if lane]
-    job = (args.small, seed, str(folder), command, args.quiet)
+    job = (args.small, seed, str(folder), command, args.quiet, scheduler)
     try:
         if args.jobs > 1 and len(lanes) > 1:
             # one process per protocol: the protocols' cells, files and streams are disjoint
@@ -191,7 +217,13 @@ def run(args: Any) -> int:
 
 
 def _run_lane(
-    lane: list[tuple[str, str]], small: bool, seed: int, folder: str, command: str, quiet: bool
+    lane: list[tuple[str, str]],
+    small: bool,
+    seed: int,
+    folder: str,
+    command: str,
+    quiet: bool,
+    scheduler: str | None = None,
 ) -> None:
     """Run, save, draw and print the experiments of ``lane`` ((name, protocol) pairs) in order."""
     from lininv import experiments
@@ -199,6 +231,7 @@ def _run_lane(
     progress = progress_printer(quiet=quiet)
     for name, proto in lane:
         t0 = time.perf_counter()
+        extra = {"executor": scheduler} if scheduler is not None else {}
         result = experiments.run(
             name,
             small=small,
@@ -207,6 +240,7 @@ def _run_lane(
             progress=progress,
             command=command,
             protocol=proto,
+            **extra,
         )
         paths = experiments.save_result(result, folder)
         paths.append(str(_save_figure(result, Path(folder))))
