@@ -22,15 +22,19 @@ import os
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from flow28_torch import DTYPE, TGlow, _shipped_recipe, _started_flow, recipe_split
+from threadpoolctl import threadpool_limits
 
-from lininv import datasets
-from lininv._io import atomic_write, to_jsonable  # white-box: the project's result-file writer
-from lininv._provenance import environment, provenance  # white-box: results record provenance
-from lininv._threads import one_blas_thread  # white-box: one BLAS thread, as fit() trains
+from lininv import datasets, environment, provenance
+
+
+def _plain(value):
+    """JSON for numpy scalars and arrays (their Python equivalents)."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def _arguments() -> argparse.Namespace:
@@ -61,7 +65,7 @@ def main() -> None:
         opt = _Adam(flow.n_params, 1e-4, 0.0)
         theta = flow.get_params()
         t = time.perf_counter()
-        with one_blas_thread():
+        with threadpool_limits(limits=1, user_api="blas"):  # one BLAS thread, as fit() trains
             for b in range(nb):
                 _, grad = flow._nll_and_grad(X[b * bs : (b + 1) * bs])
                 opt.step(theta, grad, 1e-4)
@@ -129,7 +133,7 @@ def main() -> None:
                 seed=0, command=shlex.join(["python", "benchmarks/flow28.py", *sys.argv[1:]])
             ),
         }
-        atomic_write(args.results, json.dumps(to_jsonable(record), indent=1) + "\n")
+        Path(args.results).write_text(json.dumps(record, indent=1, default=_plain) + "\n")
     ours_t = np.array(times["lininv"])
     print(f"lininv (1 BLAS thread)   : {nb * bs / np.median(ours_t):7.1f} samples/s (median)")
     for t in threads:

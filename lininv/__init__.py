@@ -66,6 +66,11 @@ Progress of long computations (progress=False, True or a callback)::
     ProgressEvent           what a progress callback receives: task, done, total, label, info
     progress_sink           report progress from your own long computation the same way
 
+Provenance of result files (every file lininv writes records it)::
+
+    provenance              versions, platform, CPU, BLAS, seed and command, as a dict
+    environment             the same without seed and command
+
 Confidence intervals (one Student-t interval for every mean)::
 
     t_quantile              Student's t quantile for a mean of N values
@@ -114,6 +119,7 @@ from lininv._mismatch import TRUTH_FORMS, Crossover, crossover, make_truth
 from lininv._montecarlo import MonteCarloEstimate, errors_for_draws, expected_error
 from lininv._prior import LinearInvertiblePrior
 from lininv._progress import ProgressEvent, progress_sink
+from lininv._provenance import environment, provenance
 from lininv._spectra import make_spectrum, spectrum_family
 from lininv._stats import mean_ci, t_interval, t_quantile
 from lininv._sweep import SweepTable, sweep
@@ -174,6 +180,8 @@ __all__ = [
     "mean_ci",
     "ProgressEvent",
     "progress_sink",
+    "provenance",
+    "environment",
 ]
 
 # Public submodules loaded on first access (strategies needs the test extra's hypothesis).

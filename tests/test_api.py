@@ -37,6 +37,8 @@ PUBLIC = {
     "mean_ci",
     "ProgressEvent",
     "progress_sink",
+    "provenance",
+    "environment",
     "measurements",
     "ENSEMBLES",
     "make_truth",
