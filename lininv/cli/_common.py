@@ -153,3 +153,29 @@ def progress_printer(stream: TextIO | None = None, *, quiet: bool = False) -> Ca
             print(f"{event.task} [{event.done}/{total}] {event.label}{info}", file=out, flush=True)
 
     return show
+
+
+def report_stem_paths(output: Any, what: str, extensions: tuple[str, ...]) -> dict[str, Any]:
+    """``STEM.<ext>`` for each extension and the resume file ``STEM.partial.json``, checked
+    before work.
+
+    A stem given with one of ``extensions`` as its suffix loses it. Raises ``ValueError`` naming
+    ``what`` for an empty stem, a folder, a path ending in a separator, or an unwritable place
+    (:func:`lininv._io.output_file`; the stem's folder is created).
+    """
+    import os
+
+    from lininv._io import output_file
+
+    text = os.fspath(output)
+    if not text.strip():
+        listed = ", ".join(f"STEM.{ext}" for ext in extensions[:2])
+        raise ValueError(f"{what} must be a path stem ({listed}... are written); got {text!r}")
+    stem = output_file(text, what)
+    if stem.suffix in tuple(f".{ext}" for ext in extensions):
+        stem = stem.with_suffix("")
+    paths = {ext: stem.with_name(f"{stem.name}.{ext}") for ext in extensions}
+    paths["partial"] = stem.with_name(f"{stem.name}.partial.json")
+    for path in paths.values():
+        output_file(path, what)
+    return paths

@@ -25,6 +25,7 @@ from lininv.cli._common import (
     parse_float,
     parse_seed,
     progress_printer,
+    report_stem_paths,
     usage_error,
 )
 
@@ -88,21 +89,7 @@ def report_paths(output: str | os.PathLike[str], what: str = "--output") -> dict
     ``what`` for an empty stem, a folder, a path ending in a separator, or an unwritable place
     (:func:`lininv._io.output_file`; the stem's folder is created).
     """
-    from lininv._io import output_file
-
-    text = os.fspath(output)
-    if not text.strip():
-        raise ValueError(
-            f"{what} must be a path stem (STEM.md, STEM.json... are written); got {text!r}"
-        )
-    stem = output_file(text, what)
-    if stem.suffix in (".md", ".json", ".csv"):
-        stem = stem.with_suffix("")
-    paths = {ext: stem.with_name(f"{stem.name}.{ext}") for ext in ("md", "json", "csv")}
-    paths["partial"] = stem.with_name(f"{stem.name}.partial.json")
-    for path in paths.values():
-        output_file(path, what)
-    return paths
+    return report_stem_paths(output, what, ("md", "json", "csv"))
 
 
 def command_line(args: argparse.Namespace) -> str:

@@ -24,6 +24,7 @@ from lininv.cli._common import (
     UsageError,
     parse_seed,
     progress_printer,
+    report_stem_paths,
     usage_error,
 )
 from lininv.cli.proofs import command_line
@@ -74,21 +75,7 @@ def report_paths(output: str | os.PathLike[str], what: str = "--output") -> dict
 
     Raises ``ValueError`` naming ``what`` as :func:`lininv.cli.proofs.report_paths` does.
     """
-    from lininv._io import output_file
-
-    text = os.fspath(output)
-    if not text.strip():
-        raise ValueError(
-            f"{what} must be a path stem (STEM.json, STEM.txt... are written); got {text!r}"
-        )
-    stem = output_file(text, what)
-    if stem.suffix in (".json", ".txt", ".csv"):
-        stem = stem.with_suffix("")
-    paths = {ext: stem.with_name(f"{stem.name}.{ext}") for ext in ("json", "txt", "csv")}
-    paths["partial"] = stem.with_name(f"{stem.name}.partial.json")
-    for path in paths.values():
-        output_file(path, what)
-    return paths
+    return report_stem_paths(output, what, ("json", "txt", "csv"))
 
 
 def write_reports(
