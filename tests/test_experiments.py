@@ -337,14 +337,27 @@ def test_measurement_factor_by_hand():
         np.testing.assert_allclose([o["lo"], o["hi"]], [o["factor"]] * 2, rtol=1e-12)
 
 
-def test_all_runs_every_experiment_but_the_28x28_scale(tmp_path, monkeypatch):
-    """``lininv experiments all`` stays within its time budget: the n = 784 experiment runs by
-    its own name."""
+def test_all_runs_the_experiments_of_one_dataset(tmp_path, monkeypatch):
+    """``lininv experiments all`` runs the 8x8 experiments; ``--dataset mnist28`` the 28x28 ones
+    (each set within its own time budget); a NAME with the other dataset is refused."""
     from lininv.cli import experiments as cli_experiments
+    from lininv.cli._common import UsageError
 
     class Args:
-        name, seed, output = "all", "0", str(tmp_path)
+        name, seed, output, dataset = "all", "0", str(tmp_path), None
 
     names, _, _ = cli_experiments._parse(Args)
     assert "compressed-sensing-28" not in names and "compressed-sensing-28" in EXPERIMENTS
-    assert names == [n for n in EXPERIMENTS if n != "compressed-sensing-28"]
+    assert names == [n for n, e in EXPERIMENTS.items() if e.dataset == "digits"]
+    assert "denoising" in names
+    Args.dataset = "mnist28"
+    names28, _, _ = cli_experiments._parse(Args)
+    assert "compressed-sensing-28" in names28 and not set(names) & set(names28)
+    assert set(names) | set(names28) == set(EXPERIMENTS)
+    Args.name = "denoising"
+    with pytest.raises(UsageError, match="--dataset mnist28 does not match denoising"):
+        cli_experiments._parse(Args)
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        from lininv.experiments import register
+
+        register("no-such-dataset", summary="x", dataset="mnist")

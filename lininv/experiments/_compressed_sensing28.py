@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
@@ -28,17 +27,18 @@ from lininv._progress import Progress, check_progress, progress_sink
 from lininv._provenance import provenance
 from lininv._table import Table
 from lininv._threads import single_blas_thread
-from lininv._validation import check_int, check_real, describe
+from lininv._validation import check_int, check_real
 from lininv.bridge import recover
 from lininv.bridge._compare_cell import squared_errors
 from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, lasso_dct_fista
 from lininv.bridge._predictions import spectrum_predictions
 from lininv.experiments._cells import ci_fields, open_cells, require_keys, stream
+from lininv.experiments._data28 import Stream28, data28, gaussian_measure
 from lininv.experiments._factor import measurement_factor
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 
-__all__ = ["compressed_sensing_28", "RATIOS", "LASSO_FRACTIONS", "Stream28"]
+__all__ = ["compressed_sensing_28", "RATIOS", "LASSO_FRACTIONS"]
 
 #: The paper's undersampling ratios m/n.
 RATIOS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64)
@@ -51,39 +51,6 @@ NAME = "compressed-sensing-28"
 CELL = require_keys("m", "errors", "flow_converged", "lasso_converged", "lasso_fraction")
 
 
-class Stream28(IntEnum):
-    """This experiment's named random streams (numbered apart from :class:`Stream`'s)."""
-
-    #: dequantisation noise of the training images (the linear Gaussian's fit)
-    TRAIN_NOISE = 2800
-    #: dequantisation noise of the validation images
-    VAL_NOISE = 2801
-    #: dequantisation noise of the test images
-    TEST_NOISE = 2802
-    #: the test images used (a subset of the split's test images)
-    TEST_PICK = 2803
-    #: the validation images used to choose Lasso's weight
-    VAL_PICK = 2804
-    #: the operators (and noise) of the test images, index m
-    MEASUREMENTS = 2810
-    #: the operators (and noise) of the validation images, index m
-    VAL_MEASUREMENTS = 2811
-    #: the bootstrap resamples of the measurement factor
-    BOOTSTRAP = 2820
-
-
-def _pick(X: np.ndarray, size: int, gen: np.random.Generator) -> np.ndarray:
-    return X if size >= X.shape[0] else X[np.sort(gen.permutation(X.shape[0])[:size])]
-
-
-def _measure(
-    X: np.ndarray, m: int, noise_std: float, gen: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    A = gen.standard_normal((X.shape[0], m, X.shape[1])) / np.sqrt(m)
-    Y = np.einsum("kmn,kn->km", A, X) + noise_std * gen.standard_normal((X.shape[0], m))
-    return A, Y
-
-
 def _cell(
     flow: Any,
     prior: Any,
@@ -93,12 +60,12 @@ def _cell(
     s: dict[str, Any],
 ) -> dict[str, Any]:
     """Every method's per-image squared errors at one ``m``."""
-    A, Y = _measure(X, m, s["noise_std"], stream(s["seed"], Stream28.MEASUREMENTS, m))
+    A, Y = gaussian_measure(X, m, s["noise_std"], stream(s["seed"], Stream28.MEASUREMENTS, m))
     res = recover(flow, A, Y, 0.0, init="zeros", max_iter=s["max_iter"])
     e_flow = squared_errors(res.x, X)
 
     fr = np.asarray(s["lasso_fractions"])
-    Av, Yv = _measure(V, m, s["noise_std"], stream(s["seed"], Stream28.VAL_MEASUREMENTS, m))
+    Av, Yv = gaussian_measure(V, m, s["noise_std"], stream(s["seed"], Stream28.VAL_MEASUREMENTS, m))
     path = lasso_dct_fista(Av, Yv, fr, shape=(28, 28), max_iter=s["lasso_max_iter"])
     val = [float(np.mean(squared_errors(r.x, V))) for r in path]
     best = int(np.argmin(val))
@@ -133,37 +100,10 @@ def _timed_cell(
     return value
 
 
-def _data(flow: Any, data: Any, n_test: int, n_val: int, seed: int) -> tuple[Any, ...]:
-    from lininv import datasets, flows
-
-    if flow is None:
-        flow, split = flows.pretrained_flow("mnist28")
-    else:
-        flow = flows.check_flow_prior(flow)
-        split = None
-    if int(flow.n) != 784:
-        raise ValueError(f"flow must act on 28x28 images (n = 784); got n = {flow.n}")
-    if data is None:
-        data = split if split is not None else datasets.split_mnist28()
-    elif not isinstance(data, datasets.Mnist28Split):
-        raise TypeError(
-            f"data must be a lininv.datasets.Mnist28Split or None; got {describe(data)}"
-        )
-    levels = datasets.MNIST28_LEVELS
-
-    def deq(X: np.ndarray, key: Stream28) -> np.ndarray:
-        return datasets.dequantize(X, levels=levels, rng=stream(seed, key))
-
-    X_train = deq(data.X_train, Stream28.TRAIN_NOISE)
-    X_val = _pick(deq(data.X_val, Stream28.VAL_NOISE), n_val, stream(seed, Stream28.VAL_PICK))
-    X_test = _pick(deq(data.X_test, Stream28.TEST_NOISE), n_test, stream(seed, Stream28.TEST_PICK))
-    return flow, X_train, X_val, X_test
-
-
 @register(
     NAME,
     order=7,
-    in_all=False,  # about 17 minutes on its own: run by name
+    dataset="mnist28",
     summary="n = 784: flow vs Lasso vs the linear Gaussian at m/n = 1..64%, measurement factor",
     small={
         "ratios": (0.04, 0.32),
@@ -258,11 +198,8 @@ def compressed_sensing_28(
     ]
     if not fr or any(b >= a for a, b in zip(fr, fr[1:], strict=False)):
         raise ValueError(f"lasso_fractions must be decreasing; got {list(lasso_fractions)}")
-    flow, X_train, X_val, X_test = _data(flow, data, n_test, n_val, seed)
-
-    from lininv._prior import LinearInvertiblePrior
-
-    prior = LinearInvertiblePrior.fit(X_train)
+    d = data28(flow, data, n_test, n_val, seed)
+    flow, prior, X_val, X_test = d.flow, d.prior, d.X_val, d.X_test
     settings = {
         "ms": ms,
         "n": 784,

