@@ -3,9 +3,12 @@ r"""``lininv generators``: train the shipped generators, and report their repres
 Commands (run from the repository root; ``python -m lininv.generators`` is the same)::
 
     lininv generators train --k 16 --output lininv/data/generator_k16.npz
+    lininv generators train --k 32 --dataset mnist28 --output lininv/data/generator28_k32.npz
     lininv generators report [--k 8 16 32] [--exclude 0] [--json FILE]
 
-``train`` trains ``Recipe(k=k)`` and evaluates it (:func:`lininv.generators.build_pretrained`);
+``train`` trains the shipped recipe of ``--dataset`` (``Recipe(k=k)`` for the 8x8 digits,
+:func:`lininv.generators.default_recipe` for the 28x28 ones) and evaluates it
+(:func:`lininv.generators.build_pretrained`);
 ``report`` prints the held-out representation errors recorded in the shipped generators and, for
 the dataset-bias comparison, trains a generator without class ``--exclude`` per ``k``
 (:func:`lininv.generators.dataset_bias`, about a minute each), beside the linear rank-k
@@ -48,8 +51,15 @@ def add_parser(subparsers: Any) -> None:
         epilog=EXIT_CODES_HELP,
     )
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = sub.add_parser("train", help="train and evaluate Recipe(k=k), save it")
-    p.add_argument("--k", required=True, help="latent dimension, one of 8, 16, 32")
+    p = sub.add_parser("train", help="train and evaluate a shipped generator's recipe, save it")
+    p.add_argument(
+        "--k", required=True, help="latent dimension: 8, 16 or 32 (digits), 32 (mnist28)"
+    )
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        help="digits (8x8, default) or mnist28 (28x28, needs the images extra)",
+    )
     p.add_argument("--output", "-o", required=True, metavar="FILE")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False)
     r = sub.add_parser("report", help="representation error in and out of distribution")
@@ -59,14 +69,25 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _k(text: str) -> int:
+def _k(text: str, dataset: str = "digits") -> int:
     from lininv.cli._common import parse_int
-    from lininv.generators import PRETRAINED_KS
+    from lininv.generators import PRETRAINED
 
     k = parse_int("--k", text)
-    if k not in PRETRAINED_KS:
-        raise UsageError(f"--k must be one of {', '.join(map(str, PRETRAINED_KS))}; got {k}")
+    if k not in PRETRAINED[dataset]:
+        raise UsageError(
+            f"--k must be one of {', '.join(map(str, PRETRAINED[dataset]))} for --dataset "
+            f"{dataset}; got {k}"
+        )
     return k
+
+
+def _dataset(text: str) -> str:
+    from lininv.generators import DATASETS
+
+    if text not in DATASETS:
+        raise UsageError(f"--dataset must be one of {', '.join(DATASETS)}; got {text!r}")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,19 +96,21 @@ def run(args: argparse.Namespace) -> int:
     from lininv.cli._common import parse_int
 
     if args.action == "train":
-        k = _k(args.k)
+        dataset = _dataset(args.dataset)
+        k = _k(args.k, dataset)
         try:
             out = output_file(args.output, "--output")
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        gen = generators.build_pretrained(k, out, progress=args.progress)
+        gen = generators.build_pretrained(k, out, dataset=dataset, progress=args.progress)
         res, tr = gen.metadata["results"], gen.metadata["training"]
         print(
-            f"trained k={k}: {tr['epochs_run']} epochs, best {tr['best_epoch']}, "
+            f"trained k={k} ({dataset}): {tr['epochs_run']} epochs, best {tr['best_epoch']}, "
             f"{tr['seconds']} s ({tr['stopped']})"
         )
         print(
-            f"held-out representation error {_fmt(res['representation_error'])}, "
+            f"held-out representation error ({res['n_test']} test images) "
+            f"{_fmt(res['representation_error'])}, "
             f"linear rank-{k} {_fmt(res['linear_representation_error'])}"
         )
         print(f"saved {out}")

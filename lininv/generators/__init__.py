@@ -4,8 +4,9 @@ Asim et al. [1]_ set their invertible prior against a DCGAN, a generator whose r
 ``k``-dimensional manifold, ``k < n``: a signal off that manifold carries a *representation
 error* that no number of measurements removes. :class:`lininv.LowRankPrior` is its linear
 analogue (a ``k``-dimensional affine subspace); this package gives the nonlinear one for the 8x8
-digits, ``x = D(z)``, an MLP decoder, with the exact Jacobian and vector-Jacobian products that
-recovery needs, CSGM recovery (Bora et al. 2017 [2]_) and the representation error.
+digits and for the 28x28 MNIST digits (``Recipe(dataset="mnist28")``, n = 784), ``x = D(z)``, an
+MLP decoder, with the exact Jacobian and vector-Jacobian products that recovery needs, CSGM
+recovery (Bora et al. 2017 [2]_) and the representation error.
 
 Why a VAE decoder (and not an autoencoder's)
     Both are trained here (``Recipe(kind="vae" | "ae")``). A VAE decoder comes with a latent
@@ -56,17 +57,21 @@ The generator::
 
 Training::
 
-    Recipe                  architecture, data split, optimiser and seed of a training run
+    Recipe                  architecture, data (dataset and split), optimiser and seed of a run
     train                   train a VAE (or AE) decoder by Adam with early stopping
     TrainingHistory         what train did (per-epoch losses, best epoch, timing)
+    DATASETS                ("digits", "mnist28"): 8x8 digits (n = 64), 28x28 digits (n = 784)
 
-Pretrained generators (k = 8, 16, 32)::
+Pretrained generators (8x8 digits: k = 8, 16, 32; 28x28 digits: k = 32)::
 
-    pretrained              the shipped generator for k (lininv/data/generator_k{k}.npz)
+    pretrained              pretrained(k) (lininv/data/generator_k{k}.npz), pretrained(32,
+                            dataset="mnist28") (lininv/data/generator28_k32.npz)
     pretrained_recipe       its recorded recipe (train(pretrained_recipe(k)) retrains it)
+    default_recipe          the shipped recipe of a dataset for any k
     build_pretrained        train and evaluate as the shipped ones were; save
     pretrained_command      the command that wrote a shipped file
-    PRETRAINED_KS           (8, 16, 32)
+    PRETRAINED_KS           (8, 16, 32), the 8x8 digits' k
+    PRETRAINED              {"digits": (8, 16, 32), "mnist28": (32,)}
 
 Recovery and representation error::
 
@@ -78,10 +83,11 @@ Evaluation (held-out digits, beside the linear rank-k generator)::
 
     held_out_results        representation / reconstruction error on the test digits
     dataset_bias            the same for a generator trained without one digit class
-    digits_arrays           a split dequantised as lininv.bridge.digits_data does
+    digits_arrays           a split (8x8 or 28x28) dequantised as lininv.bridge.digits_data does
 
-Command line: ``lininv generators train --k K --output FILE`` and ``lininv generators report``
-(:mod:`lininv.cli.generators`; ``python -m lininv.generators`` is the same).
+Command line: ``lininv generators train --k K [--dataset mnist28] --output FILE`` and
+``lininv generators report`` (:mod:`lininv.cli.generators`; ``python -m lininv.generators`` is
+the same).
 
 References
 ----------
@@ -108,15 +114,17 @@ Examples
 from lininv.generators._evaluation import dataset_bias, digits_arrays, held_out_results
 from lininv.generators._generator import Generator
 from lininv.generators._pretrained import (
+    PRETRAINED,
     PRETRAINED_KS,
     build_pretrained,
+    default_recipe,
     pretrained,
     pretrained_command,
     pretrained_recipe,
 )
 from lininv.generators._recovery import CSGMResult, csgm, representation_error
 from lininv.generators._serialization import FORMAT_VERSION, GeneratorFileError, load
-from lininv.generators._training import Recipe, TrainingHistory, train
+from lininv.generators._training import DATASETS, Recipe, TrainingHistory, train
 
 __all__ = [
     "Generator",
@@ -126,11 +134,14 @@ __all__ = [
     "Recipe",
     "train",
     "TrainingHistory",
+    "DATASETS",
     "pretrained",
     "pretrained_recipe",
+    "default_recipe",
     "build_pretrained",
     "pretrained_command",
     "PRETRAINED_KS",
+    "PRETRAINED",
     "csgm",
     "representation_error",
     "CSGMResult",

@@ -14,9 +14,16 @@ from lininv._validation import check_int, describe
 from lininv.datasets._digits import dequantize
 from lininv.generators._generator import Generator
 from lininv.generators._recovery import representation_error
-from lininv.generators._training import Recipe, train
+from lininv.generators._training import Recipe, dataset_info, train
 
-__all__ = ["EVALUATION", "digits_arrays", "held_out_results", "dataset_bias"]
+__all__ = [
+    "EVALUATION",
+    "EVALUATION_MNIST28",
+    "evaluation_settings",
+    "digits_arrays",
+    "held_out_results",
+    "dataset_bias",
+]
 
 #: How held-out results are computed (recorded in the files' metadata).
 EVALUATION = {
@@ -30,13 +37,67 @@ EVALUATION = {
     "rng": 0,
 }
 
+#: The same for a generator of the 28x28 digits (``Recipe(dataset="mnist28")``): 256 grey levels,
+#: and the representation error (a solve per image and restart at n = 784) on the first
+#: ``per_class`` test images of each class, 50 of the split's 500.
+EVALUATION_MNIST28 = {
+    **EVALUATION,
+    "test_images": (
+        "dequantize(split.X_test, levels=256, rng=stream(0, 11)), the first per_class of each "
+        "class (rows in the split's order)"
+    ),
+    "linear_fit": "LowRankPrior.fit(dequantize(split.X_train, levels=256, rng=stream(0, 10)), k)",
+    "per_class": 5,
+}
 
-def digits_arrays(split: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(X_train, X_test)`` of a digits split dequantised as :func:`lininv.bridge.digits_data` does."""
+
+def evaluation_settings(dataset: str) -> dict[str, Any]:
+    """A copy of :data:`EVALUATION` (``"digits"``) or :data:`EVALUATION_MNIST28` (``"mnist28"``)."""
+    from lininv._validation import check_choice
+    from lininv.generators._training import DATASETS
+
+    dataset = check_choice("dataset", dataset, DATASETS)
+    return dict(EVALUATION if dataset == "digits" else EVALUATION_MNIST28)
+
+
+def digits_arrays(split: Any, *, levels: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(X_train, X_test)`` of a split dequantised as :func:`lininv.bridge.digits_data` does.
+
+    Parameters
+    ----------
+    split : DigitsSplit or Mnist28Split
+        With integer ``X_train`` and ``X_test``.
+    levels : int, optional
+        Grey levels: default 17 for a :class:`lininv.datasets.DigitsSplit`, 256
+        (:data:`lininv.datasets.MNIST28_LEVELS`) for a :class:`lininv.datasets.Mnist28Split`.
+
+    Returns
+    -------
+    X_train, X_test : ndarray
+        ``dequantize(X, levels=levels, rng=stream(0, 10))`` and ``stream(0, 11)`` respectively.
+    """
+    from lininv.datasets._digits import LEVELS
+    from lininv.datasets._mnist28 import MNIST28_LEVELS, Mnist28Split
+
+    if not (hasattr(split, "X_train") and hasattr(split, "X_test")):
+        raise TypeError(f"split must be a DigitsSplit or Mnist28Split; got {describe(split)}")
+    if levels is None:
+        levels = MNIST28_LEVELS if isinstance(split, Mnist28Split) else LEVELS
+    levels = check_int("levels", levels, low=2)
     return (
-        dequantize(split.X_train, rng=stream(0, 10)),
-        dequantize(split.X_test, rng=stream(0, 11)),
+        dequantize(split.X_train, levels=levels, rng=stream(0, 10)),
+        dequantize(split.X_test, levels=levels, rng=stream(0, 11)),
     )
+
+
+def _first_per_class(y: np.ndarray, per_class: int | None) -> np.ndarray:
+    """Rows of the first ``per_class`` labels of each class (all rows for None), in order."""
+    if per_class is None:
+        return np.arange(y.size)
+    keep = np.zeros(y.size, bool)
+    for c in np.unique(y):
+        keep[np.flatnonzero(y == c)[:per_class]] = True
+    return np.flatnonzero(keep)
 
 
 def _summary(values: np.ndarray) -> dict[str, Any]:
@@ -73,20 +134,29 @@ def _errors(gen: Generator, linear: LowRankPrior, X: np.ndarray, progress: Any) 
     }
 
 
-def held_out_results(generator: Any, *, progress: Any = False) -> dict[str, Any]:
+def held_out_results(
+    generator: Any, *, per_class: Any = "default", progress: Any = False
+) -> dict[str, Any]:
     r"""Errors of ``generator`` on the held-out digits of its recipe's split, beside linear rank-k.
 
     Parameters
     ----------
     generator : Generator
-        Trained by :func:`lininv.generators.train` (its ``metadata["recipe"]`` names the split).
+        Trained by :func:`lininv.generators.train` (its ``metadata["recipe"]`` names the split
+        and the dataset, 8x8 or 28x28 digits).
+    per_class : int, None or "default", default="default"
+        Evaluate the first ``per_class`` test images of each class only (None: all).
+        ``"default"``: the dataset's setting, all 397 test digits for ``"digits"``
+        (:data:`EVALUATION`), 5 per class (50 of 500) for ``"mnist28"``
+        (:data:`EVALUATION_MNIST28`).
     progress : bool or callable, default=False
 
     Returns
     -------
     dict
         ``{"n_test", "representation_error", "reconstruction_error",
-        "linear_representation_error"}``; each error has ``mean`` and a 95% Student-t
+        "linear_representation_error"}`` (and ``"test_rows"``, the rows of ``split.X_test``
+        evaluated, when not all are); each error has ``mean`` and a 95% Student-t
         ``ci95`` over the test images, the representation error also ``per_signal`` values and
         the ``converged_fraction`` of its selected solves. Computed as :data:`EVALUATION` says:
         representation error :math:`\min_z\|D(z) - x\|^2` (:func:`representation_error`),
@@ -94,11 +164,19 @@ def held_out_results(generator: Any, *, progress: Any = False) -> dict[str, Any]
         closed-form floor of the rank-k PCA generator fitted to the same training images.
     """
     gen, recipe = _with_recipe(generator)
+    if isinstance(per_class, str) and per_class == "default":
+        per_class = evaluation_settings(recipe.dataset).get("per_class")
+    elif per_class is not None:
+        per_class = check_int("per_class", per_class, low=1)
     split = recipe.split()
     X_train, X_test = digits_arrays(split)
+    rows = _first_per_class(np.asarray(split.y_test), per_class)
     with one_blas_thread():
         linear = LowRankPrior.fit(X_train, gen.k)
-    return {"n_test": int(X_test.shape[0]), **_errors(gen, linear, X_test, progress)}
+    out: dict[str, Any] = {"n_test": int(rows.size)}
+    if rows.size < X_test.shape[0]:
+        out["test_rows"] = rows.tolist()
+    return {**out, **_errors(gen, linear, X_test[rows], progress)}
 
 
 def _with_recipe(generator: Any) -> tuple[Generator, Recipe]:
@@ -112,6 +190,11 @@ def _with_recipe(generator: Any) -> tuple[Generator, Recipe]:
         raise ValueError(
             "generator.metadata has no training recipe (train it with lininv.generators.train)"
         ) from exc
+    if generator.n != dataset_info(recipe.dataset)["n"]:
+        raise ValueError(
+            f"generator has n = {generator.n} but its recipe's dataset {recipe.dataset!r} has "
+            f"n = {dataset_info(recipe.dataset)['n']}"
+        )
     return generator, recipe
 
 

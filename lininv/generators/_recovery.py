@@ -161,19 +161,24 @@ def _check_z_init(z_init: Any, B: int, k: int, single: bool) -> np.ndarray:
 
 
 class _Problem:
-    """Residual :math:`r(z) = [A D(z) - y; \\sqrt\\gamma z]` of one problem and its Jacobian."""
+    """Residual :math:`r(z) = [A D(z) - y; \\sqrt\\gamma z]` of one problem and its Jacobian.
 
-    def __init__(self, generator: Any, A: np.ndarray, y: np.ndarray, gamma: float) -> None:
+    ``A = None`` is the identity (the representation error), without an ``n x n`` product.
+    """
+
+    def __init__(self, generator: Any, A: np.ndarray | None, y: np.ndarray, gamma: float) -> None:
         self.g, self.A, self.y, self.gamma = generator, A, y, gamma
         self.root = math.sqrt(gamma)
         self.k = int(generator.k)
 
     def residual(self, z: np.ndarray) -> np.ndarray:
-        r = self.A @ self.g.forward(z) - self.y
+        x = self.g.forward(z)
+        r = (x if self.A is None else self.A @ x) - self.y
         return np.concatenate([r, self.root * z]) if self.gamma > 0 else r
 
     def jac(self, z: np.ndarray) -> np.ndarray:
-        J = self.A @ self.g.jacobian(z)
+        J = self.g.jacobian(z)
+        J = J if self.A is None else self.A @ J
         return np.vstack([J, self.root * np.eye(self.k)]) if self.gamma > 0 else J
 
     def value_and_grad(self, z: np.ndarray) -> tuple[float, np.ndarray]:
@@ -221,7 +226,7 @@ def _solve(prob: _Problem, z0: np.ndarray, solver: str, max_iter: int, tol: floa
 
 def _run(
     generator: Any,
-    A: np.ndarray,
+    A: np.ndarray | None,
     Y: np.ndarray,
     gamma: float,
     Z0: np.ndarray,
@@ -240,7 +245,7 @@ def _run(
     MSG = [[""] * R for _ in range(B)]
     with one_blas_thread(), progress_sink(progress, task, B, "problem") as sink:
         for j in range(B):
-            prob = _Problem(generator, A if A.ndim == 2 else A[j], Y[j], gamma)
+            prob = _Problem(generator, A if A is None or A.ndim == 2 else A[j], Y[j], gamma)
             for r in range(R):
                 Z[j, r], F[j, r], G[j, r], OK[j, r], IT[j, r], MSG[j][r] = _solve(
                     prob, Z0[j, r], solver, max_iter, tol
@@ -476,7 +481,7 @@ def representation_error(
         Z0[:, 0] = np.asarray(generator.encode(X), dtype=float).reshape(B, k)
     return _run(
         generator,
-        np.eye(n),
+        None,  # the identity
         X,
         0.0,
         Z0,

