@@ -77,6 +77,7 @@ EXPERIMENTS_PUBLIC = {
     "dataset_bias",
     "likelihood_proxy",
     "compressed_sensing_28",
+    "out_of_distribution_28",
     "prediction_accuracy",
     "ensembles",
     "generator_crossover",

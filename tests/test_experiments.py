@@ -50,7 +50,7 @@ def results(setup, tmp_path_factory):
         accepts = inspect.signature(exp.compute).parameters
         if name == "dataset-bias":
             out[name] = run(name, small=True, train=lambda split: flow, n_val=10)
-        elif name == "compressed-sensing-28":  # its own 28x28 flow and data
+        elif EXPERIMENTS[name].dataset == "mnist28":  # its own 28x28 flow and data
             out[name] = run(name, small=True)
         elif "flow" in accepts:
             out[name] = run(name, small=True, flow=flow, data=data)
@@ -90,6 +90,7 @@ def test_registry_order_and_small_settings():
         "dataset-bias",
         "likelihood-proxy",
         "compressed-sensing-28",
+        "out-of-distribution-28",
         "prediction-accuracy",
         "ensembles",
         "crossover",
@@ -162,6 +163,7 @@ def test_every_result_draws_its_figure_computed_or_loaded(results, tmp_path):
             axes = plot_experiment(r)
             axes = axes if isinstance(axes, tuple) else (axes,)
             two = ("inpainting", "likelihood-proxy", "ensembles", "compressed-sensing-28")
+            two += ("out-of-distribution-28",)
             assert len(axes) == (2 if name in two else 1)
             axes[0].figure.canvas.draw()
             assert axes[0].get_title()

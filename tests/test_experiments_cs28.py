@@ -179,3 +179,44 @@ def test_scheduler_is_refused_before_work_for_an_experiment_that_runs_locally(tm
     err = capsys.readouterr().err
     assert "--scheduler applies to experiments that take an executor" in err and "denoising" in err
     assert not (tmp_path / "denoising.csv").exists()
+
+
+def test_the_paper_protocol_fixes_lassos_weight_adds_noise_and_reports_psnr():
+    from lininv.experiments import run
+
+    lininv = run("compressed-sensing-28", small=True)
+    paper = run("compressed-sensing-28", small=True, protocol="paper")
+    assert (lininv.stem, paper.stem) == ("compressed-sensing-28", "compressed-sensing-28.paper")
+    assert paper.params["noise"] == 0.1 and lininv.params["noise"] == 0.0
+    assert paper.params["lasso_weight"] == "fixed" and lininv.params["lasso_weight"] == "validation"
+    for row in paper.table.rows:
+        assert row["lasso_fraction"] == 0.01  # GlowIP's absolute lambda, not a fraction
+        assert row["gan_gamma"] == 0.0  # one start, gamma = 0
+    for res in (lininv, paper):
+        for row in res.table.rows:
+            for k in ("flow", "lasso", "gauss", "gan"):
+                assert np.isfinite(row[f"{k}_psnr"]) and np.isfinite(row[f"{k}_mean"])
+            # the paired mean difference is the difference of the means, up to rounding
+            assert abs(row["diff_psnr"] - (row["flow_psnr"] - row["lasso_psnr"])) < 1e-9
+            assert abs(row["diff_gan_psnr"] - (row["flow_psnr"] - row["gan_psnr"])) < 1e-9
+    with pytest.raises(ValueError, match="protocol"):
+        compressed_sensing_28(protocol="glowip", n_test=2)
+    with pytest.raises(TypeError, match="generator must be a lininv.generators.Generator"):
+        compressed_sensing_28(generator="vae", n_test=2)
+
+
+def test_fista_with_an_absolute_weight_solves_the_same_lasso():
+    """``absolute=True`` with lambda = f * lambda_max is the fractional problem: same solution to
+    the duality-gap tolerance (1e-10 relative; the two runs take the same steps up to rounding of
+    lambda)."""
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((2, 20, 64)) / np.sqrt(20)
+    Y = rng.standard_normal((2, 20))
+    (frac,) = lasso_dct_fista(A[:1], Y[:1], [0.1], shape=(8, 8), tol=1e-10, max_iter=100000)
+    lam_max = 2.0 * np.abs(Y[0] @ A[0] @ dct_basis((8, 8))).max()
+    (absl,) = lasso_dct_fista(
+        A[:1], Y[:1], [0.1 * lam_max], shape=(8, 8), tol=1e-10, max_iter=100000, absolute=True
+    )
+    assert frac.converged.all() and absl.converged.all()
+    # both certified to relative gap 1e-10: objectives agree to ~1e-10, solutions to ~sqrt of it
+    assert np.max(np.abs(frac.x - absl.x)) < 1e-4

@@ -62,6 +62,7 @@ def lasso_dct_fista(
     tol: float = DEFAULT_GAP_TOL,
     max_iter: int = 20000,
     check_every: int = 20,
+    absolute: bool = False,
 ) -> list[LassoResult]:
     r"""Lasso in the 2-D DCT basis for a batch of problems along a path of weights, by FISTA.
 
@@ -90,6 +91,10 @@ def lasso_dct_fista(
         Iteration limit per weight; problems not certified by then have ``converged=False``.
     check_every : int, default=20
         Iterations between gap evaluations (each costs two batched products).
+    absolute : bool, default=False
+        Read ``fractions`` as the weights :math:`\lambda` themselves (decreasing, > 0), the same
+        for every problem (GlowIP's fixed ``lambda = 0.01``), instead of fractions of
+        :math:`\lambda_{\max}`.
 
     Returns
     -------
@@ -126,7 +131,7 @@ def lasso_dct_fista(
     C = np.zeros((A.shape[0], A.shape[2]))
     out = []
     for f in np.asarray(fractions, dtype=float):
-        lam = f * lam_max
+        lam = np.full_like(lam_max, f) if absolute else f * lam_max
         C, gap, its = _fista(M, Y, C, lam, L, tol, max_iter, check_every)
         out.append(LassoResult(C @ Psi.T, gap, gap <= tol, its))
     return out

@@ -218,8 +218,9 @@ def run(args: Any) -> int:
     lanes = [lane for lane in lanes if lane]
     job = (args.small, seed, str(folder), command, args.quiet, scheduler)
     try:
-        if args.jobs > 1 and len(lanes) > 1:
+        if args.jobs > 1 and len(lanes) > 1 and scheduler is None:
             # one process per protocol: the protocols' cells, files and streams are disjoint
+            # (with a scheduler the cluster runs the cells: the lanes run here, one after another)
             _run_lanes_in_processes(lanes, job)
         else:
             for lane in lanes:

@@ -30,6 +30,7 @@ Protocols
     PROTOCOLS, Protocol      "lininv" (converged, tuned, MSE) and "paper" (GlowIP's settings)
 At the 28x28 scale (n = 784)
     compressed_sensing_28    flow vs Lasso vs linear Gaussian, m/n = 1..64%, the Lasso factor
+    out_of_distribution_28   a digits prior recovering photographs and faces (CS, denoising)
 The linear theory of dataset bias and ensembles, measured (no flow)
     prediction_accuracy      the mismatched prediction against Monte Carlo, spectra x truths
     ensembles                E(m) per measurement ensemble beside the Gaussian theory
@@ -64,6 +65,7 @@ from lininv.experiments._initialisation import initialisation
 from lininv.experiments._inpainting import inpainting
 from lininv.experiments._likelihood_proxy import likelihood_proxy
 from lininv.experiments._linear_theory import ensembles, generator_crossover, prediction_accuracy
+from lininv.experiments._out_of_distribution28 import out_of_distribution_28
 from lininv.experiments._protocols import PROTOCOLS, Protocol
 from lininv.experiments._registry import EXPERIMENTS, SMALL, Experiment, register, run
 from lininv.experiments._result import ExperimentResult, load_result, save_result
@@ -88,6 +90,7 @@ __all__ = [
     "PROTOCOLS",
     "Protocol",
     "compressed_sensing_28",
+    "out_of_distribution_28",
     "ExperimentResult",
     "save_result",
     "load_result",

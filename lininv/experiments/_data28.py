@@ -18,7 +18,16 @@ import numpy as np
 from lininv._random import stream
 from lininv._validation import describe
 
-__all__ = ["Stream28", "Data28", "data28", "pick", "gaussian_measure", "N28", "SHAPE28"]
+__all__ = [
+    "Stream28",
+    "Data28",
+    "data28",
+    "generator28",
+    "pick",
+    "gaussian_measure",
+    "N28",
+    "SHAPE28",
+]
 
 #: Pixels of a 28x28 image.
 N28 = 784
@@ -133,3 +142,18 @@ def data28(flow: Any, data: Any, n_test: int, n_val: int, seed: int) -> Data28:
     X_val = pick(deq(data.X_val, Stream28.VAL_NOISE), n_val, stream(seed, Stream28.VAL_PICK))
     X_test = pick(deq(data.X_test, Stream28.TEST_NOISE), n_test, stream(seed, Stream28.TEST_PICK))
     return Data28(flow, LinearInvertiblePrior.fit(X_train), X_train, X_val, X_test)
+
+
+def generator28(generator: Any) -> Any:
+    """The GAN-style baseline: ``generator`` checked, or the shipped 28x28 VAE decoder (k = 32)."""
+    from lininv import generators
+
+    if generator is None:
+        return generators.pretrained(32, dataset="mnist28")
+    if not isinstance(generator, generators.Generator) or int(generator.n) != N28:
+        raise TypeError(
+            "generator must be a lininv.generators.Generator on 28x28 images (n = 784) or None; "
+            f"got {describe(generator)}"
+            + (f" with n = {generator.n}" if isinstance(generator, generators.Generator) else "")
+        )
+    return generator

@@ -12,6 +12,7 @@ _STYLE = {
     "flow": ("28x28 Glow (latent recovery)", "C0", "o"),
     "lasso": ("Lasso (DCT)", "C1", "s"),
     "gauss": ("best linear Gaussian (posterior mean)", "C2", "^"),
+    "gan": ("VAE decoder, k = 32 (CSGM)", "C3", "v"),
 }
 
 
@@ -26,6 +27,8 @@ def draw_compressed_sensing_28(result: Any, axes: list[Any]) -> None:
     ratio = _col(table, "ratio")
     ax = axes[0]
     for key, (label, color, marker) in _STYLE.items():
+        if f"{key}_mean" not in table.columns:  # results saved before the generator was added
+            continue
         mean, lo, hi = (_col(table, f"{key}_{s}") for s in ("mean", "lo", "hi"))
         ax.plot(ratio, mean, marker=marker, color=color, label=label)
         ax.fill_between(ratio, np.maximum(lo, mean * 1e-3), hi, color=color, alpha=0.15)

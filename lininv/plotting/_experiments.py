@@ -23,6 +23,7 @@ from lininv.plotting._bridge import (
 )
 from lininv.plotting._claims import plot_claims
 from lininv.plotting._cs28 import draw_compressed_sensing_28
+from lininv.plotting._ood28 import draw_out_of_distribution_28
 from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
 __all__ = [
@@ -41,6 +42,7 @@ _LAYOUT = {
     "dataset-bias": (7.2, 1),
     "likelihood-proxy": (10.0, 2),
     "compressed-sensing-28": (11.0, 2),
+    "out-of-distribution-28": (11.0, 2),
     "prediction-accuracy": (7.2, 1),
     "ensembles": (11.0, 2),
     "crossover": (7.2, 1),
@@ -186,6 +188,7 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "dataset-bias": _dataset_bias,
     "likelihood-proxy": _likelihood_proxy,
     "compressed-sensing-28": draw_compressed_sensing_28,
+    "out-of-distribution-28": draw_out_of_distribution_28,
     "prediction-accuracy": lambda result, axes: plot_prediction_accuracy(result, axes[0]),
     "ensembles": _ensembles,
     "crossover": lambda result, axes: plot_crossover(result, axes[0]),
