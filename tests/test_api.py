@@ -82,6 +82,7 @@ EXPERIMENTS_PUBLIC = {
     "ensembles",
     "generator_crossover",
     "claims",
+    "claims_28",
     "measurement_factor",
     "PROTOCOLS",
     "Protocol",

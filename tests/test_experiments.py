@@ -44,7 +44,7 @@ def results(setup, tmp_path_factory):
     folder = tmp_path_factory.mktemp("saved")
     out = {}
     for name, exp in EXPERIMENTS.items():
-        if name == "claims":
+        if name in ("claims", "claims-28"):
             out[name] = run(name, small=True, folder=folder)
             continue
         accepts = inspect.signature(exp.compute).parameters
@@ -95,6 +95,7 @@ def test_registry_order_and_small_settings():
         "ensembles",
         "crossover",
         "claims",
+        "claims-28",
     ]
     assert set(SMALL) == set(EXPERIMENTS)
     for name, exp in EXPERIMENTS.items():

@@ -31,6 +31,7 @@ Protocols
 At the 28x28 scale (n = 784)
     compressed_sensing_28    flow vs Lasso vs linear Gaussian, m/n = 1..64%, the Lasso factor
     out_of_distribution_28   a digits prior recovering photographs and faces (CS, denoising)
+    claims_28                the paper's claims at n = 784 from the saved 28x28 results
 The linear theory of dataset bias and ensembles, measured (no flow)
     prediction_accuracy      the mismatched prediction against Monte Carlo, spectra x truths
     ensembles                E(m) per measurement ensemble beside the Gaussian theory
@@ -55,7 +56,7 @@ Examples
 """
 
 from lininv.experiments._cells import StartKey, Stream
-from lininv.experiments._claims import claims, measurement_factor
+from lininv.experiments._claims import claims, claims_28, measurement_factor
 from lininv.experiments._compressed_sensing import compressed_sensing
 from lininv.experiments._compressed_sensing28 import compressed_sensing_28
 from lininv.experiments._data import DigitsData, centre_mask, digits_data
@@ -86,6 +87,7 @@ __all__ = [
     "ensembles",
     "generator_crossover",
     "claims",
+    "claims_28",
     "measurement_factor",
     "PROTOCOLS",
     "Protocol",

@@ -203,8 +203,10 @@ def compressed_sensing_28(
         ``factor_hi``, ``factor_bound``, ``factor_censored``) and at equal median error
         (``factor_median*``; the flow's errors are heavy-tailed: most recoveries succeed, a few
         stall far away), the median errors (``*_median``), the mean PSNRs (``*_psnr``) and
-        the paired flow-minus-Lasso PSNR difference with its 95% Student-t interval
-        (``diff_psnr``, ``diff_psnr_lo``, ``diff_psnr_hi``).
+        the paired flow-minus-Lasso and flow-minus-generator PSNR differences with 95%
+        Student-t intervals (``diff_psnr*``, ``diff_gan_psnr*``). ``data`` holds ``ms`` and the
+        per-image ``errors`` and ``psnr`` of every method (``[i][j]``: ``ms[i]``, image ``j``),
+        which :func:`lininv.experiments.claims_28` reads.
     """
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=0)
@@ -332,7 +334,13 @@ def compressed_sensing_28(
         NAME,
         table,
         settings,
-        {"signal_energy": float(np.mean(np.sum(X_test**2, axis=1)))},
+        {
+            "signal_energy": float(np.mean(np.sum(X_test**2, axis=1))),
+            "ms": ms,
+            "errors": {k: v.tolist() for k, v in E.items()},
+            "psnr": {k: [c["psnr"][k] for c in cells] for k in E},
+            "protocol": proto.name,
+        },
         figure_data={"ms": ms, "signal_energy": float(np.mean(np.sum(X_test**2, axis=1)))},
         seconds=time.perf_counter() - t0,
         compute_seconds=float(sum(clock)),

@@ -235,11 +235,14 @@ def out_of_distribution_28(
     Returns
     -------
     ExperimentResult
-        One row per (set, task, m): ``{flow,lasso,bm3d,gauss}_{mean,lo,hi}`` (squared error,
-        95% CI; empty where a method does not apply), ``*_psnr``, the paired PSNR difference of
-        the flow and the task's baseline (``diff_psnr``, ``diff_psnr_lo``, ``diff_psnr_hi``;
-        Lasso for compressed sensing, BM3D for denoising), ``flow_converged`` and
-        ``signal_energy``.
+        One row per (set, task, m): ``{flow,lasso,bm3d,gauss,gan}_{mean,lo,hi}`` (squared
+        error, 95% CI; empty where a method does not apply), ``*_psnr``, the paired PSNR
+        differences of the flow and the task's baseline (``diff_psnr``, ``diff_psnr_lo``,
+        ``diff_psnr_hi``; Lasso for compressed sensing, BM3D for denoising), the linear Gaussian
+        (``diff_gauss_psnr*``) and the generator (``diff_gan_psnr*``), ``flow_converged``,
+        ``gan_converged``, ``gan_gamma`` and ``signal_energy``. ``data["per_image"]`` maps each
+        cell (``"photos-m=125"``, ``"faces-denoise"``, ...) to its per-signal ``errors`` and
+        ``psnr`` by method.
     """
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=0)
@@ -356,11 +359,14 @@ def out_of_distribution_28(
     truth = {name: signals[name][0][:n_examples] for name in sets}
     table = Table(list(rows[0]), rows)
     table.meta.update(prov)
+    per_image = {
+        label(j): {"errors": done[label(j)]["errors"], "psnr": done[label(j)]["psnr"]} for j in jobs
+    }
     return ExperimentResult(
         NAME,
         table,
         settings,
-        {},
+        {"per_image": per_image},
         figure_data={"examples": examples, "truth": truth},
         seconds=time.perf_counter() - t0,
         compute_seconds=float(sum(clock)),

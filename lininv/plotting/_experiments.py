@@ -47,6 +47,7 @@ _LAYOUT = {
     "ensembles": (11.0, 2),
     "crossover": (7.2, 1),
     "claims": (7.2, 1),
+    "claims-28": (7.2, 1),
 }
 
 
@@ -193,6 +194,7 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "ensembles": _ensembles,
     "crossover": lambda result, axes: plot_crossover(result, axes[0]),
     "claims": lambda result, axes: plot_claims(result, axes[0]),
+    "claims-28": lambda result, axes: plot_claims(result, axes[0]),
 }
 
 
