@@ -84,6 +84,7 @@ EXPERIMENTS_PUBLIC = {
     "claims",
     "claims_28",
     "measurement_factor",
+    "MeasurementFactor",
     "PROTOCOLS",
     "Protocol",
     "ExperimentResult",

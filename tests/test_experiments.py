@@ -324,20 +324,33 @@ def test_the_paper_protocol_is_recorded_in_every_result(setup, tmp_path):
 
 
 def test_measurement_factor_by_hand():
-    """Lasso's log error falls linearly in m (log L = -m / 8); the flow at m has Lasso's error at
-    2m, at 3m (between grid points) or one Lasso never reaches (censored at max(ms) / m)."""
-    ms = [4, 8, 16, 32, 64]
-    lasso = np.exp(-np.array(ms, dtype=float) / 8.0)
-    flow = np.exp(-np.array([8.0, 24.0, 32.0, 64.0, 100.0]) / 8.0)
+    """Lasso's log error falls linearly in log m (error = 1/m); the flow at m has Lasso's error at
+    2m, at 3m (between grid points, where log-log interpolation of a log-log line is exact) or one
+    Lasso never reaches (a lower bound, max(ms) / m)."""
+    ms = np.array([4, 8, 16, 32, 64])
+    lasso = 1.0 / ms
+    flow = 1.0 / np.array([8.0, 24.0, 32.0, 64.0, 100.0])
     images = 5  # identical images: the bootstrap CI collapses onto the point
     out = experiments.measurement_factor(
-        ms, np.repeat(flow[:, None], images, 1), np.repeat(lasso[:, None], images, 1)
+        ms, np.repeat(flow[:, None], images, 1), np.repeat(lasso[:, None], images, 1), n_boot=50
     )
-    # linear interpolation of a linear curve is exact up to the rounding of exp and log
-    np.testing.assert_allclose([o["factor"] for o in out], [2.0, 3.0, 2.0, 2.0, 1.0], rtol=1e-12)
-    assert [o["censored"] for o in out] == [False, False, False, True, True]
-    for o in out:
-        np.testing.assert_allclose([o["lo"], o["hi"]], [o["factor"]] * 2, rtol=1e-12)
+    # exact up to the rounding of a few logs and an exp
+    np.testing.assert_allclose(out.factor, [2.0, 3.0, 2.0, 2.0, 1.0], rtol=1e-12)
+    assert out.bound.tolist() == ["=", "=", "=", "=", ">"]  # m = 32: reached exactly at 64
+    np.testing.assert_allclose(out.lo, out.factor, rtol=1e-12)
+    np.testing.assert_allclose(out.hi, out.factor, rtol=1e-12)
+    np.testing.assert_array_equal(out.censored, [0, 0, 0, 0, 1])
+    # the baseline already better at the smallest m: an upper bound ms[0] / m
+    early = experiments.measurement_factor(ms, lasso[:, None] * 2, lasso[:, None], n_boot=5)
+    assert early.bound[0] == "<" and early.factor[0] == 1.0
+    with pytest.raises(ValueError, match="ms must be at least 2 increasing"):
+        experiments.measurement_factor([8, 4], flow[:2, None], lasso[:2, None])
+    with pytest.raises(ValueError, match="method must have shape"):
+        experiments.measurement_factor(ms, flow, lasso[:, None])
+    with pytest.raises(ValueError, match="baseline must hold finite non-negative"):
+        experiments.measurement_factor(ms, flow[:, None], -lasso[:, None])
+    with pytest.raises(ValueError, match="statistic"):
+        experiments.measurement_factor(ms, flow[:, None], lasso[:, None], statistic="max")
 
 
 def test_all_runs_the_experiments_of_one_dataset(tmp_path, monkeypatch):

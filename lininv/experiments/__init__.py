@@ -25,7 +25,8 @@ The experiments (each returns an ExperimentResult)
     dataset_bias             4b: train without a class, recover it (out of distribution)
     likelihood_proxy         rank correlation of ||z||^2 and -log p_G(x)
     claims                   the paper's claims measured from the saved results (runs last)
-    measurement_factor       m_lasso / m at equal error, with a bootstrap CI
+    measurement_factor       m_lasso / m at equal error, with a bootstrap CI (the one definition)
+    MeasurementFactor        its factors, intervals and bound codes
 Protocols
     PROTOCOLS, Protocol      "lininv" (converged, tuned, MSE) and "paper" (GlowIP's settings)
 At the 28x28 scale (n = 784)
@@ -56,12 +57,13 @@ Examples
 """
 
 from lininv.experiments._cells import StartKey, Stream
-from lininv.experiments._claims import claims, claims_28, measurement_factor
+from lininv.experiments._claims import claims, claims_28
 from lininv.experiments._compressed_sensing import compressed_sensing
 from lininv.experiments._compressed_sensing28 import compressed_sensing_28
 from lininv.experiments._data import DigitsData, centre_mask, digits_data
 from lininv.experiments._dataset_bias import dataset_bias, training_recipe
 from lininv.experiments._denoising import denoising
+from lininv.experiments._factor import MeasurementFactor, measurement_factor
 from lininv.experiments._initialisation import initialisation
 from lininv.experiments._inpainting import inpainting
 from lininv.experiments._likelihood_proxy import likelihood_proxy
@@ -89,6 +91,7 @@ __all__ = [
     "claims",
     "claims_28",
     "measurement_factor",
+    "MeasurementFactor",
     "PROTOCOLS",
     "Protocol",
     "compressed_sensing_28",
