@@ -77,6 +77,8 @@ EXPERIMENTS_PUBLIC = {
     "dataset_bias",
     "likelihood_proxy",
     "compressed_sensing_28",
+    "denoising_28",
+    "inpainting_28",
     "prediction_accuracy",
     "ensembles",
     "generator_crossover",

@@ -198,6 +198,8 @@ def test_every_experiment_is_registered():
         "dataset-bias",
         "likelihood-proxy",
         "compressed-sensing-28",
+        "denoising-28",
+        "inpainting-28",
         "prediction-accuracy",
         "ensembles",
         "crossover",

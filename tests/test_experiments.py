@@ -50,7 +50,7 @@ def results(setup, tmp_path_factory):
         accepts = inspect.signature(exp.compute).parameters
         if name == "dataset-bias":
             out[name] = run(name, small=True, train=lambda split: flow, n_val=10)
-        elif name == "compressed-sensing-28":  # its own 28x28 flow and data
+        elif name in ("compressed-sensing-28", "denoising-28", "inpainting-28"):  # 28x28 flow
             out[name] = run(name, small=True)
         elif "flow" in accepts:
             out[name] = run(name, small=True, flow=flow, data=data)
@@ -90,6 +90,8 @@ def test_registry_order_and_small_settings():
         "dataset-bias",
         "likelihood-proxy",
         "compressed-sensing-28",
+        "denoising-28",
+        "inpainting-28",
         "prediction-accuracy",
         "ensembles",
         "crossover",
@@ -161,7 +163,14 @@ def test_every_result_draws_its_figure_computed_or_loaded(results, tmp_path):
         for r in (res, load_result(tmp_path, name)):
             axes = plot_experiment(r)
             axes = axes if isinstance(axes, tuple) else (axes,)
-            two = ("inpainting", "likelihood-proxy", "ensembles", "compressed-sensing-28")
+            two = (
+                "inpainting",
+                "likelihood-proxy",
+                "ensembles",
+                "compressed-sensing-28",
+                "denoising-28",
+                "inpainting-28",
+            )
             assert len(axes) == (2 if name in two else 1)
             axes[0].figure.canvas.draw()
             assert axes[0].get_title()
