@@ -161,7 +161,8 @@ def denoising_28(
     does not reach its gradient tolerance: on the 20 default test digits at :math:`\sigma = 0.05`,
     1 of 20 MAP solves converged within 2000 iterations (at 1187 iterations; the rest stopped at
     the limit). On 6 of them, between 1000 and 2000 iterations the final gradient norm fell only
-    from about 1e-2 to 1e-2 (:math:`\sigma = 0.05`) and stayed near 1e-1 (:math:`\sigma = 0.2`),
+    from 0.8-2.4e-2 to 0.6-1.7e-2 (:math:`\sigma = 0.05`) and stayed at 0.6-2e-1 (:math:`\sigma =
+    0.2`),
     while the objective changed by at most 0.45% and 0.002% and the per-image errors by at most
     2.3% and 0.3%: the iterates have settled at a point L-BFGS cannot certify. Hence 1000
     iterations (about 4 ms per image and iteration on one core), with the convergence fraction

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -233,15 +234,21 @@ def inpainting_28(
     def lasso_cell() -> dict[str, Any]:
         k, kv = X.shape[0], V.shape[0]
         path = lasso_dct_fista(
-            np.broadcast_to(A, (kv, *A.shape)), Yv, np.asarray(fr), shape=SHAPE28,
+            np.broadcast_to(A, (kv, *A.shape)),
+            Yv,
+            np.asarray(fr),
+            shape=SHAPE28,
             max_iter=lasso_max_iter,
-        )  # fmt: skip
+        )
         val = [float(np.mean(squared_errors(r.x, V))) for r in path]
         best = int(np.argmin(val))
         res = lasso_dct_fista(
-            np.broadcast_to(A, (k, *A.shape)), Y, np.asarray(fr[: best + 1]), shape=SHAPE28,
+            np.broadcast_to(A, (k, *A.shape)),
+            Y,
+            np.asarray(fr[: best + 1]),
+            shape=SHAPE28,
             max_iter=lasso_max_iter,
-        )[-1]  # fmt: skip
+        )[-1]
         return {
             **_summary(res.x, X, mask),
             "converged": res.converged,
@@ -259,13 +266,13 @@ def inpainting_28(
     ):
         val_err = []
         for g in gams:
-            c = cached(store, f"validation gamma={g!r}", lambda g=g: flow_cell(g, V, Yv), clock)
+            c = cached(store, f"validation gamma={g!r}", partial(flow_cell, g, V, Yv), clock)
             val_err.append(float(np.mean(c["errors"])))
             sink.update(label=f"validation, gamma = {g:g}", info=f"{val_err[-1]:.4g}")
         chosen = gams[int(np.argmin(val_err))]
         for g in (chosen, 0.0):
             if g not in flows:
-                flows[g] = cached(store, f"flow gamma={g!r}", lambda g=g: flow_cell(g, X, Y), clock)
+                flows[g] = cached(store, f"flow gamma={g!r}", partial(flow_cell, g, X, Y), clock)
             sink.update(label=f"flow, gamma = {g:g}", info=f"{np.mean(flows[g]['errors']):.4g}")
         gauss = cached(store, "gauss", gauss_cell, clock)
         sink.update(label="linear Gaussian", info=f"{np.mean(gauss['errors']):.4g}")

@@ -46,9 +46,14 @@ def draw_denoising_28(result: Any, axes: list[Any]) -> None:
         label, color, marker = _DENOISERS[key]
         d, lo, hi = (_col(table, f"{key}_minus_bm3d_psnr_{s}") for s in ("mean", "lo", "hi"))
         ax.errorbar(
-            sigma * shift, d, yerr=[d - lo, hi - d], fmt=marker, color=color, capsize=3,
+            sigma * shift,
+            d,
+            yerr=[d - lo, hi - d],
+            fmt=marker,
+            color=color,
+            capsize=3,
             label=label.split(",")[1].strip() if "," in label else label,
-        )  # fmt: skip
+        )
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("noise level sigma")
@@ -79,7 +84,9 @@ def draw_inpainting_28(result: Any, axes: list[Any]) -> None:
     for offset, prefix, color, text in ((-0.18, "hole_", "C3", "hole"), (0.18, "", "C0", "image")):
         mean, lo, hi = (_col(table, f"{prefix}{s}") for s in ("mean", "lo", "hi"))
         ax.barh(y + offset, mean, height=0.34, color=color, alpha=0.7, label=f"on the {text}")
-        ax.errorbar(mean, y + offset, xerr=[mean - lo, hi - mean], fmt="none", ecolor="k", capsize=3)
+        ax.errorbar(
+            mean, y + offset, xerr=[mean - lo, hi - mean], fmt="none", ecolor="k", capsize=3
+        )
     pred = _col(table, "hole_predicted")
     ok = np.isfinite(pred)
     if ok.any():
