@@ -167,13 +167,15 @@ def inpainting_28(
     Returns
     -------
     ExperimentResult
-        One row per method (``method``: the flow at the validated ``gamma``, the flow at
-        ``gamma = 0``, the best linear Gaussian, Lasso): its weight (``weight``: ``gamma`` or
+        One row per method (``method``: the flow at each ``gamma`` of ``gammas`` and at ``gamma
+        = 0``, the one chosen on the validation images marked ``(validated)``; the best linear
+        Gaussian; Lasso): its weight (``weight``: ``gamma`` or
         Lasso's fraction of :math:`\lambda_{\max}`), the mean squared error on the whole image
         (``mean``, ``lo``, ``hi``: 95% Student-t interval) and on the hole (``hole_mean``,
         ``hole_lo``, ``hole_hi``), the mean PSNR (dB, peak 1) and its paired difference from
         Lasso's over the same images (``psnr_minus_lasso_mean``/``_lo``/``_hi``), the convergence
-        fraction, the flows' median final gradient norm (``grad_median``) and, for the linear Gaussian, the linear theory's expected errors
+        fraction, the flows' median final gradient norm (``grad_median``) and mean error on the
+        validation images (``validation_mean``) and, for the linear Gaussian, the linear theory's expected errors
         (``predicted``: :func:`lininv.conditional_error`; ``hole_predicted``:
         :func:`hole_prediction`). ``data`` holds the validation errors behind each choice;
         ``figure_data["images"]`` the first test images (truth, observed, each method's
@@ -259,10 +261,11 @@ def inpainting_28(
 
     prov = provenance(seed=seed, command=command)
     clock: list[float] = []
+    tested = gams if 0.0 in gams else [0.0, *gams]  # gamma = 0 is always reported
     flows: dict[float, dict[str, Any]] = {}
     with (
         open_cells(output, NAME, settings, provenance=prov, validate=CELL) as store,
-        progress_sink(progress, NAME, len(gams) + 4, "cell") as sink,
+        progress_sink(progress, NAME, len(gams) + len(tested) + 2, "cell") as sink,
     ):
         val_err = []
         for g in gams:
@@ -270,17 +273,19 @@ def inpainting_28(
             val_err.append(float(np.mean(c["errors"])))
             sink.update(label=f"validation, gamma = {g:g}", info=f"{val_err[-1]:.4g}")
         chosen = gams[int(np.argmin(val_err))]
-        for g in (chosen, 0.0):
-            if g not in flows:
-                flows[g] = cached(store, f"flow gamma={g!r}", partial(flow_cell, g, X, Y), clock)
+        for g in tested:
+            flows[g] = cached(store, f"flow gamma={g!r}", partial(flow_cell, g, X, Y), clock)
             sink.update(label=f"flow, gamma = {g:g}", info=f"{np.mean(flows[g]['errors']):.4g}")
         gauss = cached(store, "gauss", gauss_cell, clock)
         sink.update(label="linear Gaussian", info=f"{np.mean(gauss['errors']):.4g}")
         lasso = cached(store, "lasso", lasso_cell, clock)
         sink.update(label="Lasso (DCT)", info=f"{np.mean(lasso['errors']):.4g}")
-    methods = [
-        (f"flow, gamma = {chosen:g} (validated)", chosen, flows[chosen]),
-        ("flow, gamma = 0", 0.0, flows[0.0]),
+    validation = dict(zip(gams, val_err, strict=True))
+    methods: list[tuple[str, Any, dict[str, Any]]] = [
+        (f"flow, gamma = {g:g}" + (" (validated)" if g == chosen else ""), g, flows[g])
+        for g in tested
+    ]
+    methods += [
         ("best linear Gaussian (posterior mean)", None, gauss),
         ("Lasso, 2-D DCT", lasso["fraction"], lasso),
     ]
@@ -306,6 +311,7 @@ def inpainting_28(
             row["hole_predicted"] = hole_prediction(d.prior, mask, noise_std)
         else:
             row["predicted"] = row["hole_predicted"] = None
+        row["validation_mean"] = validation.get(weight) if label.startswith("flow") else None
         row["n_signals"] = int(X.shape[0])
         rows.append(row)
     table = Table(
@@ -316,15 +322,18 @@ def inpainting_28(
     )
     shown = X[:N_EXAMPLES]
     images = [shown, np.where(mask, shown, np.nan)]
-    images += [np.asarray(c["examples"], dtype=float) for _, _, c in methods]
-    labels = ["truth", "observed", f"flow, gamma={chosen:g}", "flow, gamma=0", "Gaussian", "Lasso"]
+    shown_flows = [chosen] if chosen == 0.0 else [chosen, 0.0]
+    images += [np.asarray(flows[g]["examples"], dtype=float) for g in shown_flows]
+    images += [np.asarray(c["examples"], dtype=float) for c in (gauss, lasso)]
+    labels = ["truth", "observed", *(f"flow, gamma={g:g}" for g in shown_flows)]
+    labels += ["Gaussian", "Lasso"]
     return ExperimentResult(
         NAME,
         table,
         settings,
         {
             "gamma": chosen,
-            "validation_errors": dict(zip(map(repr, gams), val_err, strict=True)),
+            "validation_errors": {repr(g): e for g, e in validation.items()},
             "lasso_fraction": lasso["fraction"],
             "lasso_validation_errors": lasso["validation_errors"],
         },

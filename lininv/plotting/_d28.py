@@ -11,8 +11,8 @@ from lininv.plotting._bridge import plot_images
 __all__ = ["draw_denoising_28", "draw_inpainting_28"]
 
 _DENOISERS = {
-    "flow_map": ("Glow, latent MAP (gamma = sigma^2)", "C0", "o"),
-    "flow_paper": ("Glow, paper (gamma = 0, 400 L-BFGS its)", "C4", "D"),
+    "flow_map": ("Glow: latent MAP, gamma = sigma^2", "C0", "o"),
+    "flow_paper": ("Glow: paper, gamma = 0, {its} L-BFGS its", "C4", "D"),
     "bm3d": ("BM3D (4x4 blocks)", "C1", "s"),
     "gauss": ("best linear Gaussian (posterior mean)", "C2", "^"),
 }
@@ -22,20 +22,37 @@ def _col(table: Any, name: str) -> np.ndarray:
     return np.array([np.nan if r.get(name) is None else float(r[name]) for r in table.rows])
 
 
+def _sigma_ticks(ax: Any, sigma: np.ndarray) -> None:
+    """Ticks at the noise levels, labelled plainly, on a log axis."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(sigma)
+    ax.set_xticklabels([f"{s:g}" for s in sigma])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def draw_denoising_28(result: Any, axes: list[Any]) -> None:
-    """Left: mean squared error vs the noise level (95% intervals), the linear theory's prediction
-    and the noisy input; right: the paired PSNR difference flow minus BM3D (95% intervals)."""
+    """Left: mean (solid, 95% interval) and median (dotted) squared error vs the noise level, the
+    linear theory's prediction and the noisy input; right: the paired PSNR difference flow minus BM3D (95% intervals)."""
     table = result.table
     sigma = _col(table, "noise_std")
+    its = result.params.get("paper_max_iter", 400)
+    labels = {key: style[0].format(its=its) for key, style in _DENOISERS.items()}
     ax = axes[0]
-    for key, (label, color, marker) in _DENOISERS.items():
+    for key, (_, color, marker) in _DENOISERS.items():
+        label = labels[key]
         mean, lo, hi = (_col(table, f"{key}_{s}") for s in ("mean", "lo", "hi"))
         ax.plot(sigma, mean, marker=marker, color=color, label=label)
         ax.fill_between(sigma, np.maximum(lo, mean * 1e-3), hi, color=color, alpha=0.15)
+        if f"{key}_median" in table.columns:
+            ax.plot(
+                sigma, _col(table, f"{key}_median"), ":", marker=marker, color=color, mfc="none"
+            )
     ax.plot(sigma, _col(table, "gauss_predicted"), "k--", lw=1, label="linear theory (prediction)")
     if "noisy_mean" in table.columns:
         ax.plot(sigma, _col(table, "noisy_mean"), ":", color="0.5", label="noisy input")
-    ax.set_xscale("log")
+    _sigma_ticks(ax, sigma)
     ax.set_yscale("log")
     ax.set_xlabel("noise level sigma (pixels in [0, 1])")
     ax.set_ylabel(r"mean $\|\hat x - x\|^2$")
@@ -43,7 +60,7 @@ def draw_denoising_28(result: Any, axes: list[Any]) -> None:
     ax.legend(fontsize=7)
     ax = axes[1]
     for shift, key in ((0.97, "flow_map"), (1.03, "flow_paper")):
-        label, color, marker = _DENOISERS[key]
+        _, color, marker = _DENOISERS[key]
         d, lo, hi = (_col(table, f"{key}_minus_bm3d_psnr_{s}") for s in ("mean", "lo", "hi"))
         ax.errorbar(
             sigma * shift,
@@ -52,10 +69,10 @@ def draw_denoising_28(result: Any, axes: list[Any]) -> None:
             fmt=marker,
             color=color,
             capsize=3,
-            label=label.split(",")[1].strip() if "," in label else label,
+            label=labels[key].split(": ", 1)[1],
         )
     ax.axhline(0.0, color="k", lw=0.8)
-    ax.set_xscale("log")
+    _sigma_ticks(ax, sigma)
     ax.set_xlabel("noise level sigma")
     ax.set_ylabel("PSNR(flow) - PSNR(BM3D), dB")
     ax.set_title("Flow minus BM3D, paired over images (95% CI)", fontsize=9)
