@@ -50,6 +50,9 @@ def draw_denoising_28(result: Any, axes: list[Any]) -> None:
                 sigma, _col(table, f"{key}_median"), ":", marker=marker, color=color, mfc="none"
             )
     ax.plot(sigma, _col(table, "gauss_predicted"), "k--", lw=1, label="linear theory (prediction)")
+    shown = [_col(table, f"{k}_{s}") for k in _DENOISERS for s in ("mean", "median")]
+    low = np.nanmin([np.nanmin(v) for v in shown if np.isfinite(v).any()])
+    ax.set_ylim(bottom=0.5 * low)  # a lower CI bound below zero is cut at the axis
     if "noisy_mean" in table.columns:
         ax.plot(sigma, _col(table, "noisy_mean"), ":", color="0.5", label="noisy input")
     _sigma_ticks(ax, sigma)
