@@ -1,4 +1,4 @@
-r"""Inpainting at n = 784: a centred 12x12 hole in 28x28 digits; the flow, Lasso, the linear Gaussian.
+r"""Inpainting at n = 784: a centred 12x12 hole in 28x28 digits; flow, Lasso, linear Gaussian.
 
 The observed pixels are all but a centred ``hole x hole`` square
 (:func:`lininv.experiments.centre_mask`; 640 of 784 for the default hole of side 12, a hole the
@@ -167,16 +167,16 @@ def inpainting_28(
     Returns
     -------
     ExperimentResult
-        One row per method (``method``: the flow at each ``gamma`` of ``gammas`` and at ``gamma
-        = 0``, the one chosen on the validation images marked ``(validated)``; the best linear
-        Gaussian; Lasso): its weight (``weight``: ``gamma`` or
-        Lasso's fraction of :math:`\lambda_{\max}`), the mean squared error on the whole image
-        (``mean``, ``lo``, ``hi``: 95% Student-t interval) and on the hole (``hole_mean``,
-        ``hole_lo``, ``hole_hi``), the mean PSNR (dB, peak 1) and its paired difference from
-        Lasso's over the same images (``psnr_minus_lasso_mean``/``_lo``/``_hi``), the convergence
-        fraction, the flows' median final gradient norm (``grad_median``) and mean error on the
-        validation images (``validation_mean``) and, for the linear Gaussian, the linear theory's expected errors
-        (``predicted``: :func:`lininv.conditional_error`; ``hole_predicted``:
+        One row per method (``method``: the flow at each ``gamma`` of ``gammas`` and at
+        ``gamma = 0``, the one chosen on the validation images marked ``(validated)``; the best
+        linear Gaussian; Lasso): its weight (``weight``: ``gamma`` or Lasso's fraction of
+        :math:`\lambda_{\max}`), the mean squared error on the whole image (``mean``, ``lo``,
+        ``hi``: 95% Student-t interval) and on the hole (``hole_mean``, ``hole_lo``,
+        ``hole_hi``), the mean PSNR (dB, peak 1) and its paired difference from Lasso's over the
+        same images (``psnr_minus_lasso_mean``/``_lo``/``_hi``), the convergence fraction, the
+        flows' median final gradient norm (``grad_median``) and mean error on the validation
+        images (``validation_mean``) and, for the linear Gaussian, the linear theory's expected
+        errors (``predicted``: :func:`lininv.conditional_error`; ``hole_predicted``:
         :func:`hole_prediction`). ``data`` holds the validation errors behind each choice;
         ``figure_data["images"]`` the first test images (truth, observed, each method's
         reconstruction) with ``figure_data["labels"]``.

@@ -34,7 +34,8 @@ def _sigma_ticks(ax: Any, sigma: np.ndarray) -> None:
 
 def draw_denoising_28(result: Any, axes: list[Any]) -> None:
     """Left: mean (solid, 95% interval) and median (dotted) squared error vs the noise level, the
-    linear theory's prediction and the noisy input; right: the paired PSNR difference flow minus BM3D (95% intervals)."""
+    linear theory's prediction and the noisy input; right: the paired PSNR difference flow minus
+    BM3D (95% intervals)."""
     table = result.table
     sigma = _col(table, "noise_std")
     its = result.params.get("paper_max_iter", 400)
