@@ -78,6 +78,8 @@ EXPERIMENTS_PUBLIC = {
     "likelihood_proxy",
     "compressed_sensing_28",
     "out_of_distribution_28",
+    "denoising_28",
+    "inpainting_28",
     "prediction_accuracy",
     "ensembles",
     "generator_crossover",

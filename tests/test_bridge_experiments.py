@@ -18,7 +18,6 @@ from helpers import EPS
 import lininv
 from lininv import datasets, flows
 from lininv.experiments import (
-    EXPERIMENTS,
     ExperimentResult,
     centre_mask,
     compressed_sensing,
@@ -187,22 +186,6 @@ def test_likelihood_proxy_is_exact_for_the_linear_flow(setup):
     q = np.sum(z * z, axis=1)[np.argsort(nll)]
     tol = 2 * z.shape[1] * EPS * q.max() + 8 * EPS * np.abs(nll).max()
     assert np.all(np.diff(q) >= -tol)
-
-
-def test_every_experiment_is_registered():
-    assert set(EXPERIMENTS) == {
-        "compressed-sensing",
-        "denoising",
-        "inpainting",
-        "initialisation",
-        "dataset-bias",
-        "likelihood-proxy",
-        "compressed-sensing-28",
-        "prediction-accuracy",
-        "ensembles",
-        "crossover",
-        "claims",
-    }
 
 
 BAD = [

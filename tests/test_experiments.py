@@ -90,6 +90,8 @@ def test_registry_order_and_small_settings():
         "dataset-bias",
         "likelihood-proxy",
         "compressed-sensing-28",
+        "denoising-28",
+        "inpainting-28",
         "out-of-distribution-28",
         "prediction-accuracy",
         "ensembles",
@@ -163,8 +165,15 @@ def test_every_result_draws_its_figure_computed_or_loaded(results, tmp_path):
         for r in (res, load_result(tmp_path, name)):
             axes = plot_experiment(r)
             axes = axes if isinstance(axes, tuple) else (axes,)
-            two = ("inpainting", "likelihood-proxy", "ensembles", "compressed-sensing-28")
-            two += ("out-of-distribution-28",)
+            two = (
+                "inpainting",
+                "likelihood-proxy",
+                "ensembles",
+                "compressed-sensing-28",
+                "denoising-28",
+                "inpainting-28",
+                "out-of-distribution-28",
+            )
             assert len(axes) == (2 if name in two else 1)
             axes[0].figure.canvas.draw()
             assert axes[0].get_title()

@@ -33,6 +33,8 @@ At the 28x28 scale (n = 784)
     compressed_sensing_28    flow vs Lasso vs linear Gaussian, m/n = 1..64%, the Lasso factor
     out_of_distribution_28   a digits prior recovering photographs and faces (CS, denoising)
     claims_28                the paper's claims at n = 784 from the saved 28x28 results
+    denoising_28             flow (MAP, paper protocol) vs BM3D vs linear Gaussian, 3 noise levels
+    inpainting_28            a centred 12x12 hole: flow vs Lasso vs linear Gaussian, hole error
 The linear theory of dataset bias and ensembles, measured (no flow)
     prediction_accuracy      the mismatched prediction against Monte Carlo, spectra x truths
     ensembles                E(m) per measurement ensemble beside the Gaussian theory
@@ -63,9 +65,11 @@ from lininv.experiments._compressed_sensing28 import compressed_sensing_28
 from lininv.experiments._data import DigitsData, centre_mask, digits_data
 from lininv.experiments._dataset_bias import dataset_bias, training_recipe
 from lininv.experiments._denoising import denoising
+from lininv.experiments._denoising28 import denoising_28
 from lininv.experiments._factor import MeasurementFactor, measurement_factor
 from lininv.experiments._initialisation import initialisation
 from lininv.experiments._inpainting import inpainting
+from lininv.experiments._inpainting28 import inpainting_28
 from lininv.experiments._likelihood_proxy import likelihood_proxy
 from lininv.experiments._linear_theory import ensembles, generator_crossover, prediction_accuracy
 from lininv.experiments._out_of_distribution28 import out_of_distribution_28
@@ -96,6 +100,8 @@ __all__ = [
     "Protocol",
     "compressed_sensing_28",
     "out_of_distribution_28",
+    "denoising_28",
+    "inpainting_28",
     "ExperimentResult",
     "save_result",
     "load_result",

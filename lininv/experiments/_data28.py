@@ -59,6 +59,10 @@ class Stream28(IntEnum):
     DENOISING_NOISE = 2830
     #: denoising: the noise of the validation images at noise level i (index i)
     VAL_DENOISING_NOISE = 2831
+    #: inpainting: the measurement noise of the test images (when noise_std > 0)
+    INPAINTING_NOISE = 2835
+    #: inpainting: the measurement noise of the validation images (when noise_std > 0)
+    VAL_INPAINTING_NOISE = 2836
     #: out of distribution: the signals used (index: the signal set)
     OOD_PICK = 2840
     #: out of distribution: the operators of the signals (index: signal set, m)

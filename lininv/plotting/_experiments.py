@@ -23,6 +23,7 @@ from lininv.plotting._bridge import (
 )
 from lininv.plotting._claims import plot_claims
 from lininv.plotting._cs28 import draw_compressed_sensing_28
+from lininv.plotting._d28 import draw_denoising_28, draw_inpainting_28
 from lininv.plotting._ood28 import draw_out_of_distribution_28
 from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
@@ -43,6 +44,8 @@ _LAYOUT = {
     "likelihood-proxy": (10.0, 2),
     "compressed-sensing-28": (11.0, 2),
     "out-of-distribution-28": (11.0, 2),
+    "denoising-28": (11.0, 2),
+    "inpainting-28": (12.0, 2),
     "prediction-accuracy": (7.2, 1),
     "ensembles": (11.0, 2),
     "crossover": (7.2, 1),
@@ -190,6 +193,8 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "likelihood-proxy": _likelihood_proxy,
     "compressed-sensing-28": draw_compressed_sensing_28,
     "out-of-distribution-28": draw_out_of_distribution_28,
+    "denoising-28": draw_denoising_28,
+    "inpainting-28": draw_inpainting_28,
     "prediction-accuracy": lambda result, axes: plot_prediction_accuracy(result, axes[0]),
     "ensembles": _ensembles,
     "crossover": lambda result, axes: plot_crossover(result, axes[0]),
