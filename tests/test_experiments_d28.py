@@ -64,7 +64,8 @@ def test_the_small_inpainting_run_gives_finite_numbers_of_the_right_shape(small_
     assert (folder / "inpainting-28.png").exists()
     rows = res.table.rows
     gammas = res.params["gammas"]
-    assert len(rows) == len(gammas) + 2 and [r["weight"] for r in rows[:3]] == gammas
+    assert len(rows) == len(gammas) + 3 and [r["weight"] for r in rows[:3]] == gammas
+    assert rows[-1]["method"].startswith("VAE decoder") and rows[-1]["weight"] in (0.0, 0.01, 0.1)
     chosen = [r for r in rows if r["method"].endswith("(validated)")]
     assert len(chosen) == 1 and chosen[0]["weight"] == res.data["gamma"]
     # the validated gamma has the smallest mean error on the validation images
@@ -74,7 +75,7 @@ def test_the_small_inpainting_run_gives_finite_numbers_of_the_right_shape(small_
         assert r["lo"] <= r["mean"] <= r["hi"] and r["hole_lo"] <= r["hole_mean"] <= r["hole_hi"]
         # the hole's error is part of the image's: never larger (a sum over fewer squares)
         assert r["hole_mean"] <= r["mean"] * (1.0 + 784 * EPS)
-    gauss = rows[-2]
+    gauss = next(r for r in rows if r["method"].startswith("best linear Gaussian"))
     assert gauss["predicted"] > 0.0 and gauss["converged"] is None
     images = np.asarray(res.figure_data["images"], dtype=float)
     assert images.shape[1:] == (2, 784) and len(res.figure_data["labels"]) == images.shape[0]
@@ -93,9 +94,9 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_csv(name, small_runs, t
     save_result(run(name, small=True, output=tmp_path, progress=seen.append), tmp_path)
     # bitwise: the resumed cell is read back from the store, the others computed alike
     assert _rows_of(tmp_path, name) == _rows_of(small_runs[name], name)
-    # one event per cell: 4 methods per noise level; 3 gammas on validation and test images,
-    # the linear Gaussian and Lasso
-    assert len(seen) == (len(SMALL[name]["noise_stds"]) * 4 if name == "denoising-28" else 8)
+    # one event per cell: 5 methods per noise level; 3 gammas on validation and test images,
+    # the linear Gaussian, Lasso and the generator
+    assert len(seen) == (len(SMALL[name]["noise_stds"]) * 5 if name == "denoising-28" else 9)
 
 
 BAD = [
@@ -111,6 +112,8 @@ BAD = [
     (lambda: inpainting_28(gammas=(-1.0,)), ValueError, "gammas must be >= 0"),
     (lambda: inpainting_28(lasso_fractions=(0.1, 0.3)), ValueError, "must be decreasing"),
     (lambda: inpainting_28(n_val=0), ValueError, "n_val must be an integer in"),
+    (lambda: denoising_28(n_val=0), ValueError, "n_val must be an integer in"),
+    (lambda: denoising_28(generator="vae"), TypeError, "generator must be a lininv.generators"),
 ]
 
 

@@ -28,11 +28,12 @@ from lininv._provenance import provenance
 from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real
-from lininv.bridge._compare_cell import psnr_floored, squared_errors
+from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
 from lininv.bridge._images import BM3D_SMALL_PROFILE, bm3d_denoise
 from lininv.bridge._recovery import recover_batch
 from lininv.experiments._cells import cached, ci_fields, open_cells, require_keys, stream
-from lininv.experiments._data28 import N28, SHAPE28, Stream28, data28
+from lininv.experiments._data28 import N28, SHAPE28, Stream28, data28, generator28
+from lininv.experiments._protocols import PROTOCOLS
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 
@@ -43,7 +44,7 @@ NOISE_STDS = (0.05, 0.1, 0.2)
 
 #: The methods, in the table's order: the flow's latent MAP (gamma = sigma^2), the flow under the
 #: paper's protocol (gamma = 0, early stopping), BM3D and the best linear Gaussian.
-METHODS = ("flow_map", "flow_paper", "bm3d", "gauss")
+METHODS = ("flow_map", "flow_paper", "bm3d", "gauss", "gan")
 
 #: The paper's fixed L-BFGS budget for denoising at gamma = 0 (early stopping regularises).
 PAPER_MAX_ITER = 400
@@ -67,11 +68,28 @@ def _noisy(X: np.ndarray, sigma: float, seed: int, index: int) -> np.ndarray:
 
 
 def _cell(
-    method: str, flow: Any, prior: Any, X: np.ndarray, Y: np.ndarray, sigma: float, s: dict
+    method: str,
+    d: Any,
+    generator: Any,
+    X: np.ndarray,
+    Y: np.ndarray,
+    sigma: float,
+    index: int,
+    s: dict,
 ) -> dict[str, Any]:
     """One method's per-image squared errors and PSNRs at one noise level."""
+    flow, prior = d.flow, d.prior
     extra: dict[str, Any] = {}
-    if method in ("flow_map", "flow_paper"):
+    if method == "gan":  # CSGM with A = I, its latent weight chosen on the validation digits
+        eye = np.eye(N28)
+        V = d.X_val
+        Yv = V + sigma * stream(s["seed"], Stream28.VAL_DENOISING_NOISE, index).standard_normal(
+            V.shape
+        )
+        eyes = np.broadcast_to(eye, (V.shape[0], N28, N28))  # gan_cell slices the held-out batch
+        X_hat, info = gan_cell(generator, eye, Y, eyes, Yv, V, N28, s["seed"], PROTOCOLS["lininv"])
+        extra = {"gamma": info["gamma"], "converged": info["converged"]}
+    elif method in ("flow_map", "flow_paper"):
         gamma, max_iter = (
             (sigma * sigma, s["max_iter"]) if method == "flow_map" else (0.0, s["paper_max_iter"])
         )
@@ -98,15 +116,23 @@ def _cell(
     order=7.1,
     dataset="mnist28",
     summary="n = 784: flow (MAP and paper protocol) vs BM3D vs linear Gaussian at 3 noise levels",
-    small={"noise_stds": (0.05, 0.2), "n_test": 2, "max_iter": 10, "paper_max_iter": 5},
+    small={
+        "noise_stds": (0.05, 0.2),
+        "n_test": 2,
+        "n_val": 2,
+        "max_iter": 10,
+        "paper_max_iter": 5,
+    },
 )
 @single_blas_thread
 def denoising_28(
     flow: Any = None,
     data: Any = None,
     *,
+    generator: Any = None,
     noise_stds: Sequence[float] = NOISE_STDS,
     n_test: int = 20,
+    n_val: int = 8,
     max_iter: int = 1000,
     paper_max_iter: int = PAPER_MAX_ITER,
     seed: int = 0,
@@ -122,11 +148,16 @@ def denoising_28(
         A flow on 28x28 images. Default: ``lininv.flows.pretrained_flow("mnist28")``.
     data : lininv.datasets.Mnist28Split, optional
         Integer images (dequantised here). Default: the pretrained flow's split.
+    generator : lininv.generators.Generator, optional
+        The GAN-style baseline (CSGM with ``A = I``, 3 restarts, its latent weight chosen on the
+        validation digits). Default: ``lininv.generators.pretrained(32, dataset="mnist28")``.
     noise_stds : sequence of float, default=(0.05, 0.1, 0.2)
         Distinct noise levels :math:`\sigma > 0`; level ``i`` draws its noise from
         ``Stream28.DENOISING_NOISE`` with index ``i``, the same noise for every method.
     n_test : int, default=20
         Test images (a seeded subset), at least 2.
+    n_val : int, default=8
+        Validation images on which the generator's latent weight is chosen.
     max_iter : int, default=1000
         L-BFGS-B iteration limit of the flow's latent MAP (:math:`\gamma = \sigma^2`); a solve
         stopped by it counts as not converged (gradient tolerance ``1e-9``). Almost none meets
@@ -155,7 +186,9 @@ def denoising_28(
         the linear theory's expected error of the linear Gaussian (``gauss_predicted``); the
         noisy input's mean error (``noisy_mean``, expected :math:`784\sigma^2`); and the paired
         PSNR differences flow minus BM3D over the same images with 95% Student-t intervals
-        (``flow_map_minus_bm3d_psnr_mean``/``_lo``/``_hi``, likewise ``flow_paper_...``).
+        (``flow_map_minus_bm3d_psnr_mean``/``_lo``/``_hi``, likewise ``flow_paper_...``) and
+        flow MAP minus the generator (``flow_map_minus_gan_psnr_*``), the generator's chosen
+        latent weight and convergence fraction (``gan_gamma``, ``gan_converged``).
         ``data["per_image"]`` holds every per-image error and PSNR.
 
     Notes
@@ -174,13 +207,15 @@ def denoising_28(
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=0)
     n_test = check_int("n_test", n_test, low=2)
+    n_val = check_int("n_val", n_val, low=1)
     max_iter = check_int("max_iter", max_iter, low=1)
     paper_max_iter = check_int("paper_max_iter", paper_max_iter, low=1)
     progress = check_progress(progress)
     sigmas = [check_real("noise_stds", s, low=0.0, low_open=True) for s in noise_stds]
     if not sigmas or len(set(sigmas)) != len(sigmas):
         raise ValueError(f"noise_stds must be distinct and at least one; got {list(noise_stds)}")
-    d = data28(flow, data, n_test, 1, seed)
+    d = data28(flow, data, n_test, n_val, seed)
+    generator = generator28(generator)
     X = d.X_test
     settings = {
         "noise_stds": sigmas,
@@ -193,6 +228,12 @@ def denoising_28(
         "gamma_map": "noise_std**2",
         "gamma_paper": 0.0,
         "bm3d_profile": dict(BM3D_PROFILE),
+        "n_val": int(d.X_val.shape[0]),
+        "gan": {
+            "k": int(generator.k),
+            "gammas": list(PROTOCOLS["lininv"].gan_gammas),
+            "restarts": PROTOCOLS["lininv"].gan_restarts,
+        },
         "seed": seed,
     }
     prov = provenance(seed=seed, command=command)
@@ -206,8 +247,10 @@ def denoising_28(
             Y = _noisy(X, sigma, seed, i)
             for method in METHODS:
 
-                def compute(method: str = method, sigma: float = sigma, Y: Any = Y) -> dict:
-                    return _cell(method, d.flow, d.prior, X, Y, sigma, settings)
+                def compute(
+                    method: str = method, sigma: float = sigma, Y: Any = Y, i: int = i
+                ) -> dict:
+                    return _cell(method, d, generator, X, Y, sigma, i, settings)
 
                 c = cached(store, f"sigma{i}-{method}", compute, clock)
                 cells[(i, method)] = c
@@ -241,6 +284,11 @@ def denoising_28(
         for method in ("flow_map", "flow_paper"):
             diff = np.asarray(cells[(i, method)]["psnr"], dtype=float) - bm3d_psnr
             row.update(ci_fields(f"{method}_minus_bm3d_psnr_", diff))
+        gan_psnr = np.asarray(cells[(i, "gan")]["psnr"], dtype=float)
+        diff = np.asarray(cells[(i, "flow_map")]["psnr"], dtype=float) - gan_psnr
+        row.update(ci_fields("flow_map_minus_gan_psnr_", diff))
+        row["gan_gamma"] = cells[(i, "gan")]["gamma"]
+        row["gan_converged"] = float(np.mean(cells[(i, "gan")]["converged"]))
         row["n_signals"] = int(X.shape[0])
         rows.append(row)
         per_image[f"{sigma:g}"] = {

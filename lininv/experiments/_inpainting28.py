@@ -32,12 +32,13 @@ from lininv._provenance import provenance
 from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real
-from lininv.bridge._compare_cell import psnr_floored, squared_errors
+from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
 from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, lasso_dct_fista
 from lininv.bridge._recovery import recover_batch
 from lininv.experiments._cells import cached, ci_fields, open_cells, require_keys, stream
 from lininv.experiments._data import centre_mask
-from lininv.experiments._data28 import N28, SHAPE28, Stream28, data28
+from lininv.experiments._data28 import N28, SHAPE28, Stream28, data28, generator28
+from lininv.experiments._protocols import PROTOCOLS
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult
 
@@ -118,6 +119,7 @@ def inpainting_28(
     flow: Any = None,
     data: Any = None,
     *,
+    generator: Any = None,
     hole: int = 12,
     n_test: int = 20,
     n_val: int = 8,
@@ -139,12 +141,15 @@ def inpainting_28(
         A flow on 28x28 images. Default: ``lininv.flows.pretrained_flow("mnist28")``.
     data : lininv.datasets.Mnist28Split, optional
         Integer images (dequantised here). Default: the pretrained flow's split.
+    generator : lininv.generators.Generator, optional
+        The GAN-style baseline (CSGM on the observed pixels, 3 restarts, its latent weight chosen
+        on the validation digits). Default: ``lininv.generators.pretrained(32, dataset="mnist28")``.
     hole : int, default=12
         Side of the unobserved centred square, ``1 <= hole <= 27``.
     n_test : int, default=20
         Test images (a seeded subset), at least 2.
     n_val : int, default=8
-        Validation images for the flow's ``gamma`` and Lasso's weight.
+        Validation images for the flow's ``gamma``, Lasso's and the generator's weights.
     noise_std : float, default=0.0
         Noise on the observed pixels (:attr:`Stream28.INPAINTING_NOISE`).
     gammas : sequence of float, default=(0.0, 1e-3, 1e-2)
@@ -199,6 +204,7 @@ def inpainting_28(
     if not fr or any(b >= a for a, b in zip(fr, fr[1:], strict=False)):
         raise ValueError(f"lasso_fractions must be decreasing; got {list(lasso_fractions)}")
     d = data28(flow, data, n_test, n_val, seed)
+    generator = generator28(generator)
     X, V = d.X_test, d.X_val
     mask = centre_mask(SHAPE28, hole)
     A = mask_measurements(mask, N28)
@@ -218,6 +224,11 @@ def inpainting_28(
         "lasso_fractions": fr,
         "lasso_max_iter": lasso_max_iter,
         "lasso_gap_tol": DEFAULT_GAP_TOL,
+        "gan": {
+            "k": int(generator.k),
+            "gammas": list(PROTOCOLS["lininv"].gan_gammas),
+            "restarts": PROTOCOLS["lininv"].gan_restarts,
+        },
         "seed": seed,
     }
 
@@ -259,13 +270,18 @@ def inpainting_28(
             "validation_errors": val,
         }
 
+    def gan_cell_() -> dict[str, Any]:
+        Av = np.broadcast_to(A, (V.shape[0], *A.shape))  # gan_cell slices the held-out batch
+        X_hat, info = gan_cell(generator, A, Y, Av, Yv, V, A.shape[0], seed, PROTOCOLS["lininv"])
+        return {**_summary(X_hat, X, mask), "converged": info["converged"], "gamma": info["gamma"]}
+
     prov = provenance(seed=seed, command=command)
     clock: list[float] = []
     tested = gams if 0.0 in gams else [0.0, *gams]  # gamma = 0 is always reported
     flows: dict[float, dict[str, Any]] = {}
     with (
         open_cells(output, NAME, settings, provenance=prov, validate=CELL) as store,
-        progress_sink(progress, NAME, len(gams) + len(tested) + 2, "cell") as sink,
+        progress_sink(progress, NAME, len(gams) + len(tested) + 3, "cell") as sink,
     ):
         val_err = []
         for g in gams:
@@ -280,6 +296,8 @@ def inpainting_28(
         sink.update(label="linear Gaussian", info=f"{np.mean(gauss['errors']):.4g}")
         lasso = cached(store, "lasso", lasso_cell, clock)
         sink.update(label="Lasso (DCT)", info=f"{np.mean(lasso['errors']):.4g}")
+        gan = cached(store, "gan", gan_cell_, clock)
+        sink.update(label="VAE decoder (CSGM)", info=f"{np.mean(gan['errors']):.4g}")
     validation = dict(zip(gams, val_err, strict=True))
     methods: list[tuple[str, Any, dict[str, Any]]] = [
         (f"flow, gamma = {g:g}" + (" (validated)" if g == chosen else ""), g, flows[g])
@@ -288,6 +306,7 @@ def inpainting_28(
     methods += [
         ("best linear Gaussian (posterior mean)", None, gauss),
         ("Lasso, 2-D DCT", lasso["fraction"], lasso),
+        (f"VAE decoder, k = {generator.k} (CSGM)", gan["gamma"], gan),
     ]
     lasso_psnr = np.asarray(lasso["psnr"], dtype=float)
     rows = []
@@ -324,9 +343,9 @@ def inpainting_28(
     images = [shown, np.where(mask, shown, np.nan)]
     shown_flows = [chosen] if chosen == 0.0 else [chosen, 0.0]
     images += [np.asarray(flows[g]["examples"], dtype=float) for g in shown_flows]
-    images += [np.asarray(c["examples"], dtype=float) for c in (gauss, lasso)]
+    images += [np.asarray(c["examples"], dtype=float) for c in (gauss, lasso, gan)]
     labels = ["truth", "observed", *(f"flow, gamma={g:g}" for g in shown_flows)]
-    labels += ["Gaussian", "Lasso"]
+    labels += ["Gaussian", "Lasso", "VAE decoder"]
     return ExperimentResult(
         NAME,
         table,

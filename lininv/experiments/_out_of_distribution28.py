@@ -222,7 +222,8 @@ def out_of_distribution_28(
     lasso_max_iter : int, default=5000
         FISTA iterations per weight.
     n_examples : int, default=3
-        Reconstructions kept per cell for the figure.
+        Reconstructions kept per cell, in ``figure_data["examples"]`` (rounded to 3 decimals, for
+        display) beside the signals (``figure_data["truth"]``).
     seed : int, default=0
     output : path-like, optional
         Folder for resumable progress (``output/.cells/out-of-distribution-28.json``).
@@ -367,7 +368,11 @@ def out_of_distribution_28(
         table,
         settings,
         {"per_image": per_image},
-        figure_data={"examples": examples, "truth": truth},
+        # for display only: 3 decimals are below the 1/256 grey levels (and keep the JSON small)
+        figure_data={
+            "examples": {c: {k: np.round(v, 3) for k, v in e.items()} for c, e in examples.items()},
+            "truth": {k: np.round(v, 3) for k, v in truth.items()},
+        },
         seconds=time.perf_counter() - t0,
         compute_seconds=float(sum(clock)),
     )

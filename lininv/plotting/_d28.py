@@ -15,6 +15,7 @@ _DENOISERS = {
     "flow_paper": ("Glow: paper, gamma = 0, {its} L-BFGS its", "C4", "D"),
     "bm3d": ("BM3D (4x4 blocks)", "C1", "s"),
     "gauss": ("best linear Gaussian (posterior mean)", "C2", "^"),
+    "gan": ("VAE decoder, k = 32 (CSGM)", "C3", "v"),
 }
 
 
@@ -41,7 +42,9 @@ def draw_denoising_28(result: Any, axes: list[Any]) -> None:
     its = result.params.get("paper_max_iter", 400)
     labels = {key: style[0].format(its=its) for key, style in _DENOISERS.items()}
     ax = axes[0]
-    for key, (_, color, marker) in _DENOISERS.items():
+    keys = [k for k in _DENOISERS if f"{k}_mean" in table.columns]  # older results: no "gan"
+    for key in keys:
+        _, color, marker = _DENOISERS[key]
         label = labels[key]
         mean, lo, hi = (_col(table, f"{key}_{s}") for s in ("mean", "lo", "hi"))
         ax.plot(sigma, mean, marker=marker, color=color, label=label)
@@ -51,7 +54,7 @@ def draw_denoising_28(result: Any, axes: list[Any]) -> None:
                 sigma, _col(table, f"{key}_median"), ":", marker=marker, color=color, mfc="none"
             )
     ax.plot(sigma, _col(table, "gauss_predicted"), "k--", lw=1, label="linear theory (prediction)")
-    shown = [_col(table, f"{k}_{s}") for k in _DENOISERS for s in ("mean", "median")]
+    shown = [_col(table, f"{k}_{s}") for k in keys for s in ("mean", "median")]
     low = np.nanmin([np.nanmin(v) for v in shown if np.isfinite(v).any()])
     ax.set_ylim(bottom=0.5 * low)  # a lower CI bound below zero is cut at the axis
     if "noisy_mean" in table.columns:
