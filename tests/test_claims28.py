@@ -39,7 +39,9 @@ def test_claims_28_reads_saved_results_and_applies_the_10_to_20x_rule(tmp_path):
         save_result(_cs28(proto, factors), tmp_path)
     res = claims_28(folder=tmp_path)
     assert res.table.columns == CLAIM_COLUMNS
-    assert res.data["missing"] == ["out-of-distribution-28 (lininv)"]
+    assert res.data["missing"] == [
+        f"{name} (lininv)" for name in ("denoising-28", "inpainting-28", "out-of-distribution-28")
+    ]
     fac = [r for r in res.table.rows if r["metric"].startswith("measurement factor")]
     assert len(fac) == 2 * 4
     got = [(r["setting"].split(" (")[0], r["reproduced"]) for r in fac[:4]]
