@@ -12,6 +12,7 @@ percentile bootstrap over images (2000 resamples, seeded) for the measurement fa
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from lininv._random import stream
 from lininv._stats import mean_ci
 from lininv._table import Table
 from lininv._validation import check_int
-from lininv.experiments._factor import measurement_factor
+from lininv.experiments._factor import _series_64, _series_784, measurement_factor
 from lininv.experiments._registry import register
 from lininv.experiments._result import ExperimentResult, load_result
 
@@ -452,7 +453,10 @@ def claims_28(
         "several times" above, when it is above 1), the flow against BM3D per noise level (its
         latent MAP in squared error; the paper's gamma = 0 and fixed budget in PSNR), the flow
         and the linear Gaussian against Lasso in inpainting, and out of distribution the flow
-        against Lasso, BM3D and the generator per signal set.
+        against Lasso, BM3D and the generator per signal set. ``figure_data["factor_series"]``
+        holds the measurement factor against m/n at n = 784 and, when ``folder`` also holds the
+        8x8 ``claims``, at n = 64 (:func:`lininv.plotting.measurement_factor_series`): the
+        figure of this experiment.
     """
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=0)
@@ -497,12 +501,20 @@ def claims_28(
     if ood is not None:
         for row in _ood28_rows(ood):
             table.append(row)
+    # the factor at both scales for the figure: n = 784 here, n = 64 if the 8x8 claims are saved
+    series = {}
+    for n, read in ((64, _series_64), (784, _series_784)):
+        try:
+            series[str(n)] = read(Path(where))
+        except ValueError:
+            pass
     elapsed = time.perf_counter() - t0
     return ExperimentResult(
         "claims-28",
         table,
         {"seed": seed},
         {"missing": missing},
+        figure_data={"factor_series": series},
         seconds=elapsed,
         compute_seconds=elapsed,
     )

@@ -10,12 +10,14 @@ Its uncertainty comes from a paired bootstrap over the test signals (the same si
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MeasurementFactor", "measurement_factor", "factor_at_equal_error"]
+__all__ = ["MeasurementFactor", "measurement_factor", "factor_at_equal_error", "factor_series"]
 
 _TINY = float(np.finfo(float).tiny)
 
@@ -157,3 +159,57 @@ def measurement_factor(
     lo, hi = np.percentile(boots, [tail, 100.0 - tail], axis=0)
     bound = np.where(code == 1, ">", np.where(code == -1, "<", "="))
     return MeasurementFactor(factor, lo, hi, bound, (codes != 0).mean(axis=0))
+
+
+#: The claim whose rows hold the n = 64 factors (``claims.csv``, protocol ``lininv``).
+CLAIM = "Lasso-DCT needs several times the flow's measurements for equal error"
+
+#: The dimension of the 8x8 digits of ``compressed-sensing`` (the claims' rows name only m).
+N_SMALL = 64
+
+
+def _series_64(folder: Path) -> dict[str, np.ndarray]:
+    from lininv.experiments._result import load_result
+
+    rows = [
+        r
+        for r in load_result(folder, "claims").table.rows
+        if r["claim"] == CLAIM and r["protocol"] == "lininv"
+    ]
+    if not rows:
+        raise ValueError(
+            f"folder {os.fspath(folder)!r}: claims.json must hold the lininv rows of the claim "
+            f"{CLAIM!r}; got none"
+        )
+    m = np.array([float(str(r["setting"]).split("=")[1].split()[0]) for r in rows])
+    return {
+        "ratio": m / N_SMALL,
+        "factor": np.array([r["effect"] for r in rows], dtype=float),
+        "lo": np.array([r["lo"] for r in rows], dtype=float),
+        "hi": np.array([r["hi"] for r in rows], dtype=float),
+        # "censored: Lasso never matches": the factor is m_max / m, a lower bound
+        "bound": np.array([">" if "censored" in str(r["setting"]) else "=" for r in rows]),
+    }
+
+
+def _series_784(folder: Path) -> dict[str, np.ndarray]:
+    from lininv.experiments._result import load_result
+
+    table = load_result(folder, "compressed-sensing-28").table
+
+    def col(name: str) -> np.ndarray:
+        return np.array([float(r[name]) for r in table.rows])
+
+    return {
+        "ratio": col("ratio"),
+        "factor": col("factor"),
+        "lo": col("factor_lo"),
+        "hi": col("factor_hi"),
+        "bound": np.array([str(r["factor_bound"]) for r in table.rows]),
+    }
+
+
+def factor_series(folder: Path) -> dict[int, dict[str, np.ndarray]]:
+    """The factors at both scales from the results saved in ``folder``
+    (:func:`lininv.plotting.measurement_factor_series` documents it)."""
+    return {N_SMALL: _series_64(folder), 784: _series_784(folder)}

@@ -24,6 +24,7 @@ from lininv.plotting._bridge import (
 from lininv.plotting._claims import plot_claims
 from lininv.plotting._cs28 import draw_compressed_sensing_28
 from lininv.plotting._d28 import draw_denoising_28, draw_inpainting_28
+from lininv.plotting._factor import draw_measurement_factor
 from lininv.plotting._ood28 import draw_out_of_distribution_28
 from lininv.plotting._theory import plot_crossover, plot_ensembles, plot_prediction_accuracy
 
@@ -199,7 +200,9 @@ EXPERIMENT_FIGURES: dict[str, Callable[[Any, list[Any]], None]] = {
     "ensembles": _ensembles,
     "crossover": lambda result, axes: plot_crossover(result, axes[0]),
     "claims": lambda result, axes: plot_claims(result, axes[0]),
-    "claims-28": lambda result, axes: plot_claims(result, axes[0]),
+    "claims-28": lambda result, axes: draw_measurement_factor(
+        result.figure_data.get("factor_series", {}), axes[0]
+    ),
 }
 
 

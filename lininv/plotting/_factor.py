@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,54 +9,7 @@ import numpy as np
 
 from lininv.plotting._axes import new_axes
 
-__all__ = ["plot_measurement_factor", "measurement_factor_series"]
-
-#: The claim whose rows hold the n = 64 factors (``claims.csv``, protocol ``lininv``).
-CLAIM = "Lasso-DCT needs several times the flow's measurements for equal error"
-
-#: The dimension of the 8x8 digits of ``compressed-sensing`` (the claims' rows name only m).
-N_SMALL = 64
-
-
-def _series_64(folder: Path) -> dict[str, np.ndarray]:
-    from lininv.experiments import load_result
-
-    rows = [
-        r
-        for r in load_result(folder, "claims").table.rows
-        if r["claim"] == CLAIM and r["protocol"] == "lininv"
-    ]
-    if not rows:
-        raise ValueError(
-            f"folder {os.fspath(folder)!r}: claims.json must hold the lininv rows of the claim "
-            f"{CLAIM!r}; got none"
-        )
-    m = np.array([float(str(r["setting"]).split("=")[1].split()[0]) for r in rows])
-    return {
-        "ratio": m / N_SMALL,
-        "factor": np.array([r["effect"] for r in rows], dtype=float),
-        "lo": np.array([r["lo"] for r in rows], dtype=float),
-        "hi": np.array([r["hi"] for r in rows], dtype=float),
-        # "censored: Lasso never matches": the factor is m_max / m, a lower bound
-        "bound": np.array([">" if "censored" in str(r["setting"]) else "=" for r in rows]),
-    }
-
-
-def _series_784(folder: Path) -> dict[str, np.ndarray]:
-    from lininv.experiments import load_result
-
-    table = load_result(folder, "compressed-sensing-28").table
-
-    def col(name: str) -> np.ndarray:
-        return np.array([float(r[name]) for r in table.rows])
-
-    return {
-        "ratio": col("ratio"),
-        "factor": col("factor"),
-        "lo": col("factor_lo"),
-        "hi": col("factor_hi"),
-        "bound": np.array([str(r["factor_bound"]) for r in table.rows]),
-    }
+__all__ = ["plot_measurement_factor", "measurement_factor_series", "draw_measurement_factor"]
 
 
 def measurement_factor_series(folder: Any = "docs/figures") -> dict[int, dict[str, np.ndarray]]:
@@ -82,8 +34,9 @@ def measurement_factor_series(folder: Any = "docs/figures") -> dict[int, dict[st
     ValueError
         If ``folder`` lacks either result (the message names the file).
     """
-    folder = Path(folder)
-    return {N_SMALL: _series_64(folder), 784: _series_784(folder)}
+    from lininv.experiments._factor import factor_series
+
+    return factor_series(Path(folder))
 
 
 def plot_measurement_factor(folder: Any = "docs/figures", ax: Any = None) -> Any:
@@ -106,9 +59,15 @@ def plot_measurement_factor(folder: Any = "docs/figures", ax: Any = None) -> Any
         Its lines are labelled ``"n = 64 (95% bootstrap CI)"`` and ``"n = 784 (...)"`` (the
         interpolated factors) and ``"n = 64, bound"`` / ``"n = 784, bound"``.
     """
-    series = measurement_factor_series(folder)
-    ax = new_axes(ax)
-    for (n, s), color, marker in zip(series.items(), ("C0", "C3"), ("o", "s"), strict=True):
+    return draw_measurement_factor(measurement_factor_series(folder), new_axes(ax))
+
+
+def draw_measurement_factor(series: dict[int, dict[str, np.ndarray]], ax: Any) -> Any:
+    """Draw :func:`measurement_factor_series`'s output (any of its dimensions) on ``ax``."""
+    styles = {64: ("C0", "o"), 784: ("C3", "s")}
+    for n, s in series.items():
+        color, marker = styles.get(int(n), ("C2", "D"))
+        s = {k: np.asarray(v) for k, v in s.items()}
         exact = s["bound"] == "="
         f, lo, hi, x = s["factor"][exact], s["lo"][exact], s["hi"][exact], s["ratio"][exact]
         ax.errorbar(x, f, yerr=[f - lo, hi - f], fmt="none", ecolor=color, capsize=3)
@@ -127,6 +86,8 @@ def plot_measurement_factor(folder: Any = "docs/figures", ax: Any = None) -> Any
                     label=f"n = {n}, bound",
                 )
     ax.axhline(1.0, color="k", lw=0.8)
+    # the abstract's claim (m/n <= 4%): is the measured factor anywhere near it?
+    ax.axhspan(10.0, 20.0, color="0.88", zorder=0, label="the paper's 10-20x")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("flow's m / n")
