@@ -348,10 +348,12 @@ def test_measurement_factor_by_hand():
     assert out.bound.tolist() == ["=", "=", "=", "=", ">"]  # m = 32: reached exactly at 64
     np.testing.assert_allclose(out.lo, out.factor, rtol=1e-12)
     np.testing.assert_allclose(out.hi, out.factor, rtol=1e-12)
-    np.testing.assert_array_equal(out.censored, [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(
+        out.censored, [0, 0, 0, 0, 1]
+    )  # bitwise: fractions of identical resamples, exact
     # the baseline already better at the smallest m: an upper bound ms[0] / m
     early = experiments.measurement_factor(ms, lasso[:, None] * 2, lasso[:, None], n_boot=5)
-    assert early.bound[0] == "<" and early.factor[0] == 1.0
+    assert early.bound[0] == "<" and early.factor[0] == 1.0  # bitwise: ms[0] / ms[0], exactly 1
     with pytest.raises(ValueError, match="ms must be at least 2 increasing"):
         experiments.measurement_factor([8, 4], flow[:2, None], lasso[:2, None])
     with pytest.raises(ValueError, match="method must have shape"):

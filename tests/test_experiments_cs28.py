@@ -187,11 +187,17 @@ def test_the_paper_protocol_fixes_lassos_weight_adds_noise_and_reports_psnr():
     lininv = run("compressed-sensing-28", small=True)
     paper = run("compressed-sensing-28", small=True, protocol="paper")
     assert (lininv.stem, paper.stem) == ("compressed-sensing-28", "compressed-sensing-28.paper")
-    assert paper.params["noise"] == 0.1 and lininv.params["noise"] == 0.0
+    assert (
+        paper.params["noise"] == 0.1 and lininv.params["noise"] == 0.0
+    )  # bitwise: the settings themselves, stored
     assert paper.params["lasso_weight"] == "fixed" and lininv.params["lasso_weight"] == "validation"
     for row in paper.table.rows:
-        assert row["lasso_fraction"] == 0.01  # GlowIP's absolute lambda, not a fraction
-        assert row["gan_gamma"] == 0.0  # one start, gamma = 0
+        assert (
+            row["lasso_fraction"] == 0.01
+        )  # bitwise: the setting itself; GlowIP's absolute lambda, not a fraction
+        assert (
+            row["gan_gamma"] == 0.0
+        )  # bitwise: one value chosen from a list; one start, gamma = 0
     for res in (lininv, paper):
         for row in res.table.rows:
             for k in ("flow", "lasso", "gauss", "gan"):

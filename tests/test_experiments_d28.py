@@ -65,7 +65,11 @@ def test_the_small_inpainting_run_gives_finite_numbers_of_the_right_shape(small_
     rows = res.table.rows
     gammas = res.params["gammas"]
     assert len(rows) == len(gammas) + 3 and [r["weight"] for r in rows[:3]] == gammas
-    assert rows[-1]["method"].startswith("VAE decoder") and rows[-1]["weight"] in (0.0, 0.01, 0.1)
+    assert rows[-1]["method"].startswith("VAE decoder") and rows[-1]["weight"] in (
+        0.0,
+        0.01,
+        0.1,
+    )  # bitwise: one value chosen from the grid
     chosen = [r for r in rows if r["method"].endswith("(validated)")]
     assert len(chosen) == 1 and chosen[0]["weight"] == res.data["gamma"]
     # the validated gamma has the smallest mean error on the validation images

@@ -21,11 +21,11 @@ def test_signals_are_seeded_disjoint_subsets_in_the_unit_interval():
         assert X.shape == (5, 784) and V.shape == (3, 784)
         assert X.min() > 0.0 and X.max() < 1.0  # dequantised: strictly inside (0, 1)
         # no test signal is also a held-out one (rows of distinct crops differ)
-        assert not any(np.array_equal(x, v) for x in X for v in V)
+        assert not any(np.array_equal(x, v) for x in X for v in V)  # bitwise: distinct crops differ
         X2, _ = signals28(name, 5, 3, seed=0)
         assert np.array_equal(X, X2)  # bitwise: the same seeded draw repeated
         X3, _ = signals28(name, 5, 3, seed=1)
-        assert not np.array_equal(X, X3)
+        assert not np.array_equal(X, X3)  # bitwise: another seed's draw differs
 
 
 def test_the_small_run_has_a_row_per_set_and_task_with_consistent_numbers(small):

@@ -75,10 +75,12 @@ def test_recipe_validation_names_the_argument(kwargs, error, match):
 def test_the_mnist28_split_is_the_28x28_flows_split():
     flow_split = pretrained_flow("mnist28").split
     split = Recipe(k=32, dataset="mnist28").split()
-    assert np.array_equal(split.test_index, flow_split.test_index)
-    assert np.array_equal(split.train_index, flow_split.train_index)
+    assert np.array_equal(split.test_index, flow_split.test_index)  # bitwise: integer indices
+    assert np.array_equal(split.train_index, flow_split.train_index)  # bitwise: integer indices
     sub = Recipe(k=32, dataset="mnist28", n_train=500, exclude=(3,)).split()
-    assert np.array_equal(sub.test_index, flow_split.test_index)  # test images unchanged
+    assert np.array_equal(
+        sub.test_index, flow_split.test_index
+    )  # bitwise: integer indices; test images unchanged
     assert set(sub.train_index) < set(flow_split.train_index) and 3 not in sub.y_train
     assert 400 < sub.X_train.shape[0] < 500
 
@@ -87,7 +89,9 @@ def test_digits_arrays_dequantises_a_28x28_split_with_256_levels():
     split = Recipe(k=32, dataset="mnist28", n_train=100).split()
     X_train, X_test = digits_arrays(split)
     assert X_test.shape == (500, 784) and X_train.shape == (100, 784)
-    assert np.array_equal(np.floor(X_test * 256), split.X_test)
+    assert np.array_equal(
+        np.floor(X_test * 256), split.X_test
+    )  # bitwise: pixels of 256 levels, exact in binary
     with pytest.raises(ValueError, match="levels"):
         digits_arrays(split, levels=1)
 
@@ -101,7 +105,7 @@ def test_a_short_retrain_of_the_shipped_recipe_is_reproducible_bit_for_bit(shipp
     a, hist = train(recipe)
     b, _ = train(recipe.to_dict())
     assert (a.k, a.n, hist.epochs) == (32, 784, 2)
-    assert np.array_equal(a.get_params(), b.get_params())
+    assert np.array_equal(a.get_params(), b.get_params())  # bitwise: the same training run repeated
     assert a.metadata["data"]["test_index"] == shipped.metadata["data"]["test_index"]
     assert a.n_params == shipped.n_params
 
