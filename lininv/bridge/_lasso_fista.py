@@ -9,12 +9,13 @@ per problem by the relative duality gap, reported as data (:class:`LassoResult`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from lininv.bridge._baselines import dct_basis
 
-__all__ = ["LassoResult", "lasso_dct_fista", "DEFAULT_GAP_TOL"]
+__all__ = ["LassoResult", "lasso_dct_fista", "check_fractions", "DEFAULT_GAP_TOL"]
 
 #: Relative duality gap at which a solve counts as converged (see :func:`lasso_dct_fista`).
 DEFAULT_GAP_TOL = 1e-6
@@ -51,6 +52,16 @@ def _relative_gap(M: np.ndarray, Y: np.ndarray, C: np.ndarray, lam: np.ndarray) 
     T = R * scale[:, None]
     D = 0.5 * np.einsum("km,km->k", Y, Y) - 0.5 * np.einsum("km,km->k", Y - T, Y - T)
     return np.maximum(P - D, 0.0) / np.maximum(P, np.finfo(float).tiny)
+
+
+def check_fractions(fractions: Any, name: str = "lasso_fractions") -> list[float]:
+    """Validate a Lasso weight path: a non-empty, strictly decreasing sequence in (0, 1]."""
+    from lininv._validation import check_real
+
+    fr = [check_real(name, f, low=0.0, high=1.0, low_open=True) for f in fractions]
+    if not fr or any(b >= a for a, b in zip(fr, fr[1:], strict=False)):
+        raise ValueError(f"{name} must be decreasing; got {list(fractions)}")
+    return fr
 
 
 def lasso_dct_fista(

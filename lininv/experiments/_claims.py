@@ -12,6 +12,7 @@ percentile bootstrap over images (2000 resamples, seeded) for the measurement fa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,27 @@ CLAIMS_STREAM = 60
 
 def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return mean_ci(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+
+
+def _claims_table(
+    folder: Any, output: Any, seed: int, command: str | None, scale: str
+) -> tuple[Any, Table, list[str], Callable[[str, str], ExperimentResult | None]]:
+    """Where the results are, an empty claims table, the missing list and a loader filling it."""
+    where = folder if folder is not None else output
+    if where is None:
+        raise ValueError("folder (or output) must name where the experiments' results are saved")
+    title = f"The paper's claims{scale}, measured"
+    table = Table(CLAIM_COLUMNS, title=title, meta=provenance(seed=seed, command=command))
+    missing: list[str] = []
+
+    def load(name: str, proto: str) -> ExperimentResult | None:
+        try:
+            return load_result(where, name, proto)
+        except ValueError:
+            missing.append(f"{name} ({proto})")
+            return None
+
+    return where, table, missing, load
 
 
 def _favours_flow(lo: float, hi: float, metric: str) -> bool:
@@ -229,22 +251,7 @@ def claims(
     """
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=0)
-    where = folder if folder is not None else output
-    if where is None:
-        raise ValueError("folder (or output) must name where the experiments' results are saved")
-    table = Table(
-        CLAIM_COLUMNS,
-        title="The paper's claims, measured",
-        meta=provenance(seed=seed, command=command),
-    )
-    missing = []
-
-    def load(name: str, proto: str) -> ExperimentResult | None:
-        try:
-            return load_result(where, name, proto)
-        except ValueError:
-            missing.append(f"{name} ({proto})")
-            return None
+    where, table, missing, load = _claims_table(folder, output, seed, command, "")
 
     for proto in ("lininv", "paper"):
         cs = load("compressed-sensing", proto)
@@ -460,22 +467,7 @@ def claims_28(
     """
     t0 = time.perf_counter()
     seed = check_int("seed", seed, low=0)
-    where = folder if folder is not None else output
-    if where is None:
-        raise ValueError("folder (or output) must name where the experiments' results are saved")
-    table = Table(
-        CLAIM_COLUMNS,
-        title="The paper's claims at n = 784, measured",
-        meta=provenance(seed=seed, command=command),
-    )
-    missing = []
-
-    def load(name: str, proto: str) -> ExperimentResult | None:
-        try:
-            return load_result(where, name, proto)
-        except ValueError:
-            missing.append(f"{name} ({proto})")
-            return None
+    where, table, missing, load = _claims_table(folder, output, seed, command, " at n = 784")
 
     for proto in ("lininv", "paper"):
         cs = load("compressed-sensing-28", proto)

@@ -31,7 +31,7 @@ from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real
 from lininv.bridge import recover
 from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
-from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, lasso_dct_fista
+from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, check_fractions, lasso_dct_fista
 from lininv.bridge._predictions import spectrum_predictions
 from lininv.experiments._cells import ci_fields, open_cells, require_keys, stream
 from lininv.experiments._data28 import Stream28, data28, gaussian_measure, generator28
@@ -225,11 +225,7 @@ def compressed_sensing_28(
     ms = sorted({max(2, int(round(784 * r))) for r in rs})
     if len(ms) != len(rs) or len(ms) < 2:
         raise ValueError(f"ratios must give at least 2 distinct m; got {list(ratios)}")
-    fr = [
-        check_real("lasso_fractions", f, low=0.0, high=1.0, low_open=True) for f in lasso_fractions
-    ]
-    if not fr or any(b >= a for a, b in zip(fr, fr[1:], strict=False)):
-        raise ValueError(f"lasso_fractions must be decreasing; got {list(lasso_fractions)}")
+    fr = check_fractions(lasso_fractions)
     d = data28(flow, data, n_test, n_val, seed)
     flow, prior, X_val, X_test = d.flow, d.prior, d.X_val, d.X_test
     generator = generator28(generator)

@@ -33,7 +33,7 @@ from lininv._table import Table
 from lininv._threads import single_blas_thread
 from lininv._validation import check_int, check_real
 from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
-from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, lasso_dct_fista
+from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, check_fractions, lasso_dct_fista
 from lininv.bridge._recovery import recover_batch
 from lininv.experiments._cells import cached, ci_fields, open_cells, require_keys, stream
 from lininv.experiments._data import centre_mask
@@ -198,11 +198,7 @@ def inpainting_28(
     gams = [check_real("gammas", g, low=0.0) for g in gammas]
     if not gams or len(set(gams)) != len(gams):
         raise ValueError(f"gammas must be distinct and at least one; got {list(gammas)}")
-    fr = [
-        check_real("lasso_fractions", f, low=0.0, high=1.0, low_open=True) for f in lasso_fractions
-    ]
-    if not fr or any(b >= a for a, b in zip(fr, fr[1:], strict=False)):
-        raise ValueError(f"lasso_fractions must be decreasing; got {list(lasso_fractions)}")
+    fr = check_fractions(lasso_fractions)
     d = data28(flow, data, n_test, n_val, seed)
     generator = generator28(generator)
     X, V = d.X_test, d.X_val

@@ -50,7 +50,7 @@ from lininv._validation import check_int, check_real
 from lininv.bridge import recover
 from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
 from lininv.bridge._images import bm3d_denoise
-from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, lasso_dct_fista
+from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, check_fractions, lasso_dct_fista
 from lininv.experiments._cells import ci_fields, open_cells, require_keys, stream
 from lininv.experiments._compressed_sensing28 import LASSO_FRACTIONS
 from lininv.experiments._data28 import (
@@ -262,11 +262,7 @@ def out_of_distribution_28(
     ms = sorted({max(2, int(round(N28 * r))) for r in rs})
     if not ms or len(ms) != len(rs):
         raise ValueError(f"ratios must give distinct m; got {list(ratios)}")
-    fr = [
-        check_real("lasso_fractions", f, low=0.0, high=1.0, low_open=True) for f in lasso_fractions
-    ]
-    if not fr or any(b >= a for a, b in zip(fr, fr[1:], strict=False)):
-        raise ValueError(f"lasso_fractions must be decreasing; got {list(lasso_fractions)}")
+    fr = check_fractions(lasso_fractions)
     d = data28(flow, data, 2, 1, seed)
     generator = generator28(generator)
     signals = {name: signals28(name, n_signals, n_val, seed) for name in sets}
