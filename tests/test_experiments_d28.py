@@ -193,3 +193,15 @@ def test_the_linear_posterior_mean_keeps_the_observed_pixels_and_its_hole_predic
     )
     # with noise the hole's share is smaller than the whole image's posterior variance
     assert hole_prediction(d.prior, mask, 0.1) < lininv.conditional_error(d.prior, A, 0.1)
+
+
+@pytest.mark.parametrize("name", ["denoising-28", "inpainting-28"])
+def test_the_cells_give_the_same_table_in_worker_processes_and_in_process(
+    name, small_runs, tmp_path
+):
+    """The command line runs the cells in --jobs 2 worker processes (the fixture); in-process
+    (--jobs 1) the table is the same: each cell's randomness is keyed by its own parameters."""
+    argv = ["experiments", name, "--small", "--output", str(tmp_path), "--quiet", "--jobs", "1"]
+    assert main([*argv, "--seed", "0"]) == 0
+    # bitwise: the same cells computed in another process (one BLAS thread each)
+    assert _rows_of(tmp_path, name) == _rows_of(small_runs[name], name)

@@ -96,3 +96,11 @@ def test_bad_arguments_are_refused_before_work():
         out_of_distribution_28(noise_std=0.0)
     with pytest.raises(ValueError, match="n_signals"):
         out_of_distribution_28(n_signals=1)
+
+
+def test_the_cells_give_the_same_table_in_worker_processes(small):
+    two = out_of_distribution_28(**SMALL["out-of-distribution-28"], executor=2)
+    # bitwise: the same cells computed in two worker processes (one BLAS thread each)
+    assert two.table.rows == small.table.rows
+    with pytest.raises(TypeError, match="executor must be"):
+        out_of_distribution_28(executor=1.5)

@@ -91,7 +91,11 @@ def add_parser(subparsers: Any) -> None:
         "--jobs",
         type=int,
         default=2,
-        help="processes: with both protocols, each runs in its own process (default 2)",
+        help=(
+            "processes: with both protocols, each runs in its own process; the experiments that "
+            "take an executor (the 28x28 ones) also run their cells in this many worker "
+            "processes, with the same numbers (default 2)"
+        ),
     )
     p.add_argument(
         "--scheduler",
@@ -99,7 +103,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="ADDRESS",
         help=(
             "run the cells on this Dask scheduler (e.g. tcp://host:8786) instead of locally, with "
-            "the same numbers; for the experiments that take an executor (compressed-sensing-28)"
+            "the same numbers; for the experiments that take an executor (the 28x28 ones)"
         ),
     )
     p.add_argument(
@@ -216,7 +220,9 @@ def run(args: Any) -> int:
     last = [r for r in runs if experiments.EXPERIMENTS[r[0]].order >= 100]
     lanes = [[r for r in first if r[1] == proto] for proto in wanted]
     lanes = [lane for lane in lanes if lane]
-    job = (args.small, seed, str(folder), command, args.quiet, scheduler)
+    # where the cells of experiments that take an executor run: the cluster, or local processes
+    cells_on = scheduler if scheduler is not None else (args.jobs if args.jobs > 1 else None)
+    job = (args.small, seed, str(folder), command, args.quiet, cells_on)
     try:
         if args.jobs > 1 and len(lanes) > 1 and scheduler is None:
             # one process per protocol: the protocols' cells, files and streams are disjoint
@@ -240,15 +246,17 @@ def _run_lane(
     folder: str,
     command: str,
     quiet: bool,
-    scheduler: str | None = None,
+    executor: str | int | None = None,
 ) -> None:
-    """Run, save, draw and print the experiments of ``lane`` ((name, protocol) pairs) in order."""
+    """Run, save, draw and print the experiments of ``lane`` ((name, protocol) pairs) in order;
+    ``executor`` (a scheduler address or a number of processes) goes to those that take one."""
     from lininv import experiments
 
     progress = progress_printer(quiet=quiet)
     for name, proto in lane:
         t0 = time.perf_counter()
-        extra = {"executor": scheduler} if scheduler is not None else {}
+        takes = "executor" in inspect.signature(experiments.EXPERIMENTS[name].compute).parameters
+        extra = {"executor": executor} if executor is not None and takes else {}
         result = experiments.run(
             name,
             small=small,

@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 
 from lininv._io import CellStore, output_folder, to_jsonable
+from lininv._parallel import Workers, imap_unordered
 from lininv._random import stream
 from lininv._stats import mean_ci
+from lininv._threads import single_blas_thread
 
 __all__ = [
     "Stream",
@@ -35,6 +37,8 @@ __all__ = [
     "cached",
     "ci_fields",
     "require_keys",
+    "run_cells",
+    "timed_call",
 ]
 
 
@@ -138,3 +142,46 @@ def ci_fields(prefix: str, values: Any) -> dict[str, float]:
     """``{prefix + "mean", prefix + "lo", prefix + "hi"}``: a mean and its 95% Student-t CI."""
     mean, lo, hi = mean_ci(np.asarray(values, dtype=float))
     return {f"{prefix}mean": mean, f"{prefix}lo": lo, f"{prefix}hi": hi}
+
+
+@single_blas_thread  # one BLAS thread in whichever worker runs it, as in the caller
+def timed_call(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """``fn(*args)`` as a cell stores it: JSON-ready, with its compute time (``"_seconds"``).
+
+    ``fn`` must be a module-level function (worker processes receive it by reference).
+    """
+    t0 = time.perf_counter()
+    value = to_jsonable(fn(*args))
+    value["_seconds"] = time.perf_counter() - t0
+    return value
+
+
+def run_cells(
+    store: CellStore | None,
+    cells: dict[str, tuple[Any, ...]],
+    fn: Callable[..., dict[str, Any]],
+    executor: Any,
+    finish: Callable[[str, dict[str, Any]], None],
+) -> None:
+    """Compute the cells not yet in ``store`` on the project's one executor layer.
+
+    ``cells`` maps each cell's key to the arguments of ``fn``; stored cells are read back, the
+    others run as ``timed_call(fn, *args)`` on ``executor`` (None: in this process; an int: that
+    many worker processes; an Executor, a Dask client or a scheduler address) and are stored as
+    they finish. ``finish(key, value)`` is called once per cell, stored ones first, the others in
+    the order they finish. A cell's randomness must come from its own arguments (named streams),
+    so that the values do not depend on the executor or on which cells were stored.
+    """
+    todo = []
+    for key, args in cells.items():
+        saved = store.get(key) if store is not None else None
+        if saved is None:
+            todo.append((key, args))
+        else:
+            finish(key, saved)
+    with Workers(executor if todo else None, tasks=len(todo)) as workers:
+        tasks = [(fn, *args) for _, args in todo]
+        for i, value in imap_unordered(workers, timed_call, tasks):
+            if store is not None:
+                store.put(todo[i][0], value)
+            finish(todo[i][0], value)

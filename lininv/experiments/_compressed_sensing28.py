@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from lininv._estimators import map_estimate
-from lininv._io import to_jsonable
-from lininv._parallel import Workers, check_executor, imap_unordered
+from lininv._parallel import check_executor
 from lininv._progress import Progress, check_progress, progress_sink
 from lininv._provenance import provenance
 from lininv._stats import mean_ci
@@ -33,7 +32,7 @@ from lininv.bridge import recover
 from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
 from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, check_fractions, lasso_dct_fista
 from lininv.bridge._predictions import spectrum_predictions
-from lininv.experiments._cells import ci_fields, open_cells, require_keys, stream
+from lininv.experiments._cells import ci_fields, open_cells, require_keys, run_cells, stream
 from lininv.experiments._data28 import Stream28, data28, gaussian_measure, generator28
 from lininv.experiments._factor import measurement_factor
 from lininv.experiments._protocols import protocol as get_protocol
@@ -99,15 +98,6 @@ def _cell(
         "lasso_validation_converged": path_converged,
         "gan": gan,
     }
-
-
-@single_blas_thread  # one BLAS thread in whichever worker runs it, as in the caller
-def _timed_cell(*args: Any) -> dict[str, Any]:
-    """:func:`_cell` as stored: JSON-ready, with its compute time (``"_seconds"``)."""
-    t0 = time.perf_counter()
-    value = to_jsonable(_cell(*args))
-    value["_seconds"] = time.perf_counter() - t0
-    return value
 
 
 @register(
@@ -258,19 +248,8 @@ def compressed_sensing_28(
                 )
                 sink.update(label=f"m={m}", info=info)
 
-            todo = []
-            for m in ms:
-                saved = store.get(f"m={m}") if store is not None else None
-                if saved is None:
-                    todo.append(m)
-                else:
-                    finish(m, saved)
-            with Workers(executor if todo else None, tasks=len(todo)) as workers:
-                tasks = [(flow, prior, generator, X_test, X_val, m, settings) for m in todo]
-                for i, cell in imap_unordered(workers, _timed_cell, tasks):
-                    if store is not None:
-                        store.put(f"m={todo[i]}", cell)
-                    finish(todo[i], cell)
+            jobs = {f"m={m}": (flow, prior, generator, X_test, X_val, m, settings) for m in ms}
+            run_cells(store, jobs, _cell, executor, lambda key, cell: finish(int(key[2:]), cell))
     cells = [done[m] for m in ms]
     clock = [float(c.get("_seconds") or 0.0) for c in cells]
     E = {

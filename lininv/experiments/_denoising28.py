@@ -23,6 +23,7 @@ import numpy as np
 
 from lininv._errors import denoising_error
 from lininv._estimators import denoise
+from lininv._parallel import check_executor
 from lininv._progress import Progress, check_progress, progress_sink
 from lininv._provenance import provenance
 from lininv._table import Table
@@ -31,7 +32,7 @@ from lininv._validation import check_int, check_real
 from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
 from lininv.bridge._images import BM3D_SMALL_PROFILE, bm3d_denoise
 from lininv.bridge._recovery import recover_batch
-from lininv.experiments._cells import cached, ci_fields, open_cells, require_keys, stream
+from lininv.experiments._cells import ci_fields, open_cells, require_keys, run_cells, stream
 from lininv.experiments._data28 import N28, SHAPE28, Stream28, data28, generator28
 from lininv.experiments._protocols import PROTOCOLS
 from lininv.experiments._registry import register
@@ -139,6 +140,7 @@ def denoising_28(
     output: Any = None,
     progress: Progress = False,
     command: str | None = None,
+    executor: Any = None,
 ) -> ExperimentResult:
     r"""Denoising error at n = 784 for the flow, BM3D and the best linear Gaussian.
 
@@ -171,6 +173,10 @@ def denoising_28(
         One event per finished cell (one per noise level and method).
     command : str, optional
         The command line recorded in the provenance.
+    executor : None, int, Executor, distributed.Client or str, optional
+        Where the cells (one per noise level and method) run: in-process by default; an int is
+        that many worker processes; a Dask client or scheduler address runs them on the cluster.
+        Each cell's randomness is keyed by the seed and its noise level alone.
 
     Returns
     -------
@@ -211,6 +217,7 @@ def denoising_28(
     max_iter = check_int("max_iter", max_iter, low=1)
     paper_max_iter = check_int("paper_max_iter", paper_max_iter, low=1)
     progress = check_progress(progress)
+    executor = check_executor(executor)
     sigmas = [check_real("noise_stds", s, low=0.0, low_open=True) for s in noise_stds]
     if not sigmas or len(set(sigmas)) != len(sigmas):
         raise ValueError(f"noise_stds must be distinct and at least one; got {list(noise_stds)}")
@@ -243,21 +250,23 @@ def denoising_28(
         open_cells(output, NAME, settings, provenance=prov, validate=CELL) as store,
         progress_sink(progress, NAME, len(sigmas) * len(METHODS), "cell") as sink,
     ):
+        jobs, where = {}, {}
         for i, sigma in enumerate(sigmas):
             Y = _noisy(X, sigma, seed, i)
             for method in METHODS:
+                jobs[f"sigma{i}-{method}"] = (method, d, generator, X, Y, sigma, i, settings)
+                where[f"sigma{i}-{method}"] = (i, method)
 
-                def compute(
-                    method: str = method, sigma: float = sigma, Y: Any = Y, i: int = i
-                ) -> dict:
-                    return _cell(method, d, generator, X, Y, sigma, i, settings)
+        def finish(key: str, c: dict[str, Any]) -> None:
+            i, method = where[key]
+            cells[(i, method)] = c
+            clock.append(float(c.get("_seconds") or 0.0))
+            info = f"{np.mean(c['errors']):.4g}"
+            if "converged" in c:
+                info += f", converged {np.mean(c['converged']):.2f}"
+            sink.update(label=f"sigma = {sigmas[i]:g}, {method}", info=info)
 
-                c = cached(store, f"sigma{i}-{method}", compute, clock)
-                cells[(i, method)] = c
-                info = f"{np.mean(c['errors']):.4g}"
-                if "converged" in c:
-                    info += f", converged {np.mean(c['converged']):.2f}"
-                sink.update(label=f"sigma = {sigma:g}, {method}", info=info)
+        run_cells(store, jobs, _cell, executor, finish)
     s_fit = d.prior.singular_values
     # the truth's latent and its image: the MAP objective there bounds the global minimum's
     Z_true = d.flow.inverse(X)[0]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from scipy import linalg
 from lininv._errors import conditional_error
 from lininv._estimators import map_estimate
 from lininv._measurements import mask_measurements
+from lininv._parallel import check_executor
 from lininv._progress import Progress, check_progress, progress_sink
 from lininv._provenance import provenance
 from lininv._table import Table
@@ -35,7 +35,7 @@ from lininv._validation import check_int, check_real
 from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
 from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, check_fractions, lasso_dct_fista
 from lininv.bridge._recovery import recover_batch
-from lininv.experiments._cells import cached, ci_fields, open_cells, require_keys, stream
+from lininv.experiments._cells import ci_fields, open_cells, require_keys, run_cells, stream
 from lininv.experiments._data import centre_mask
 from lininv.experiments._data28 import N28, SHAPE28, Stream28, data28, generator28
 from lininv.experiments._protocols import PROTOCOLS
@@ -107,6 +107,62 @@ def _summary(X_hat: np.ndarray, X: np.ndarray, mask: np.ndarray) -> dict[str, An
     }
 
 
+def _cell(
+    kind: str,
+    gamma: Any,
+    d: Any,
+    generator: Any,
+    A: np.ndarray,
+    mask: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    V: np.ndarray,
+    Yv: np.ndarray,
+    s: dict[str, Any],
+) -> dict[str, Any]:
+    """One cell: the flow at ``gamma`` on the validation (``"validation"``) or test (``"flow"``)
+    images, or the linear Gaussian, Lasso (its weight chosen on the validation images) or the
+    generator (CSGM, its weight chosen likewise) on the test images."""
+    if kind in ("validation", "flow"):
+        X_, Y_ = (V, Yv) if kind == "validation" else (X, Y)
+        res = recover_batch(
+            d.flow, A, Y_, gamma, init="zeros", max_iter=s["max_iter"], solver="lbfgs"
+        )
+        return {
+            **_summary(res.x, X_, mask),
+            "converged": res.success,
+            "iterations": res.iterations,
+            "grad_norm": res.grad_norm,
+        }
+    if kind == "gauss":
+        return _summary(map_estimate(d.prior, A, Y, s["noise_std"]), X, mask)
+    if kind == "lasso":
+        fr = np.asarray(s["lasso_fractions"])
+        k, kv = X.shape[0], V.shape[0]
+        path = lasso_dct_fista(
+            np.broadcast_to(A, (kv, *A.shape)), Yv, fr, shape=SHAPE28, max_iter=s["lasso_max_iter"]
+        )
+        val = [float(np.mean(squared_errors(r.x, V))) for r in path]
+        best = int(np.argmin(val))
+        res = lasso_dct_fista(
+            np.broadcast_to(A, (k, *A.shape)),
+            Y,
+            fr[: best + 1],
+            shape=SHAPE28,
+            max_iter=s["lasso_max_iter"],
+        )[-1]
+        return {
+            **_summary(res.x, X, mask),
+            "converged": res.converged,
+            "gap": res.gap,
+            "fraction": float(fr[best]),
+            "validation_errors": val,
+        }
+    Av = np.broadcast_to(A, (V.shape[0], *A.shape))  # gan_cell slices the held-out batch
+    X_hat, info = gan_cell(generator, A, Y, Av, Yv, V, A.shape[0], s["seed"], PROTOCOLS["lininv"])
+    return {**_summary(X_hat, X, mask), "converged": info["converged"], "gamma": info["gamma"]}
+
+
 @register(
     NAME,
     order=7.2,
@@ -132,6 +188,7 @@ def inpainting_28(
     output: Any = None,
     progress: Progress = False,
     command: str | None = None,
+    executor: Any = None,
 ) -> ExperimentResult:
     r"""Inpainting a centred ``hole x hole`` square of 28x28 digits: flow, Lasso, linear Gaussian.
 
@@ -168,6 +225,10 @@ def inpainting_28(
         One event per finished cell.
     command : str, optional
         The command line recorded in the provenance.
+    executor : None, int, Executor, distributed.Client or str, optional
+        Where the cells (validation and test solves per ``gamma``, each baseline) run:
+        in-process by default; an int is that many worker processes; a Dask client or scheduler
+        address runs them on the cluster. The numbers do not depend on it.
 
     Returns
     -------
@@ -195,6 +256,7 @@ def inpainting_28(
     max_iter = check_int("max_iter", max_iter, low=1)
     lasso_max_iter = check_int("lasso_max_iter", lasso_max_iter, low=1)
     progress = check_progress(progress)
+    executor = check_executor(executor)
     gams = [check_real("gammas", g, low=0.0) for g in gammas]
     if not gams or len(set(gams)) != len(gams):
         raise ValueError(f"gammas must be distinct and at least one; got {list(gammas)}")
@@ -228,72 +290,36 @@ def inpainting_28(
         "seed": seed,
     }
 
-    def flow_cell(gamma: float, X_: np.ndarray, Y_: np.ndarray) -> dict[str, Any]:
-        res = recover_batch(d.flow, A, Y_, gamma, init="zeros", max_iter=max_iter, solver="lbfgs")
-        return {
-            **_summary(res.x, X_, mask),
-            "converged": res.success,
-            "iterations": res.iterations,
-            "grad_norm": res.grad_norm,
-        }
-
-    def gauss_cell() -> dict[str, Any]:
-        return _summary(map_estimate(d.prior, A, Y, noise_std), X, mask)
-
-    def lasso_cell() -> dict[str, Any]:
-        k, kv = X.shape[0], V.shape[0]
-        path = lasso_dct_fista(
-            np.broadcast_to(A, (kv, *A.shape)),
-            Yv,
-            np.asarray(fr),
-            shape=SHAPE28,
-            max_iter=lasso_max_iter,
-        )
-        val = [float(np.mean(squared_errors(r.x, V))) for r in path]
-        best = int(np.argmin(val))
-        res = lasso_dct_fista(
-            np.broadcast_to(A, (k, *A.shape)),
-            Y,
-            np.asarray(fr[: best + 1]),
-            shape=SHAPE28,
-            max_iter=lasso_max_iter,
-        )[-1]
-        return {
-            **_summary(res.x, X, mask),
-            "converged": res.converged,
-            "gap": res.gap,
-            "fraction": fr[best],
-            "validation_errors": val,
-        }
-
-    def gan_cell_() -> dict[str, Any]:
-        Av = np.broadcast_to(A, (V.shape[0], *A.shape))  # gan_cell slices the held-out batch
-        X_hat, info = gan_cell(generator, A, Y, Av, Yv, V, A.shape[0], seed, PROTOCOLS["lininv"])
-        return {**_summary(X_hat, X, mask), "converged": info["converged"], "gamma": info["gamma"]}
-
     prov = provenance(seed=seed, command=command)
     clock: list[float] = []
     tested = gams if 0.0 in gams else [0.0, *gams]  # gamma = 0 is always reported
-    flows: dict[float, dict[str, Any]] = {}
+    common = (d, generator, A, mask, X, Y, V, Yv, settings)
+    jobs: dict[str, tuple[Any, ...]] = {}
+    for g in gams:
+        jobs[f"validation gamma={g!r}"] = ("validation", g, *common)
+    for g in tested:
+        jobs[f"flow gamma={g!r}"] = ("flow", g, *common)
+    for kind in ("gauss", "lasso", "gan"):
+        jobs[kind] = (kind, None, *common)
+    labels = {"gauss": "linear Gaussian", "lasso": "Lasso (DCT)", "gan": "VAE decoder (CSGM)"}
+    done: dict[str, dict[str, Any]] = {}
     with (
         open_cells(output, NAME, settings, provenance=prov, validate=CELL) as store,
-        progress_sink(progress, NAME, len(gams) + len(tested) + 3, "cell") as sink,
+        progress_sink(progress, NAME, len(jobs), "cell") as sink,
     ):
-        val_err = []
-        for g in gams:
-            c = cached(store, f"validation gamma={g!r}", partial(flow_cell, g, V, Yv), clock)
-            val_err.append(float(np.mean(c["errors"])))
-            sink.update(label=f"validation, gamma = {g:g}", info=f"{val_err[-1]:.4g}")
-        chosen = gams[int(np.argmin(val_err))]
-        for g in tested:
-            flows[g] = cached(store, f"flow gamma={g!r}", partial(flow_cell, g, X, Y), clock)
-            sink.update(label=f"flow, gamma = {g:g}", info=f"{np.mean(flows[g]['errors']):.4g}")
-        gauss = cached(store, "gauss", gauss_cell, clock)
-        sink.update(label="linear Gaussian", info=f"{np.mean(gauss['errors']):.4g}")
-        lasso = cached(store, "lasso", lasso_cell, clock)
-        sink.update(label="Lasso (DCT)", info=f"{np.mean(lasso['errors']):.4g}")
-        gan = cached(store, "gan", gan_cell_, clock)
-        sink.update(label="VAE decoder (CSGM)", info=f"{np.mean(gan['errors']):.4g}")
+
+        def finish(key: str, c: dict[str, Any]) -> None:
+            done[key] = c
+            clock.append(float(c.get("_seconds") or 0.0))
+            kind, g = jobs[key][:2]
+            label = labels.get(kind) or f"{kind}, gamma = {g:g}"
+            sink.update(label=label, info=f"{np.mean(c['errors']):.4g}")
+
+        run_cells(store, jobs, _cell, executor, finish)
+    val_err = [float(np.mean(done[f"validation gamma={g!r}"]["errors"])) for g in gams]
+    chosen = gams[int(np.argmin(val_err))]
+    flows = {g: done[f"flow gamma={g!r}"] for g in tested}
+    gauss, lasso, gan = done["gauss"], done["lasso"], done["gan"]
     validation = dict(zip(gams, val_err, strict=True))
     methods: list[tuple[str, Any, dict[str, Any]]] = [
         (f"flow, gamma = {g:g}" + (" (validated)" if g == chosen else ""), g, flows[g])

@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 
 from lininv._estimators import denoise, map_estimate
-from lininv._io import to_jsonable
-from lininv._parallel import Workers, check_executor, imap_unordered
+from lininv._parallel import check_executor
 from lininv._progress import Progress, check_progress, progress_sink
 from lininv._provenance import provenance
 from lininv._stats import mean_ci
@@ -51,7 +50,7 @@ from lininv.bridge import recover
 from lininv.bridge._compare_cell import gan_cell, psnr_floored, squared_errors
 from lininv.bridge._images import bm3d_denoise
 from lininv.bridge._lasso_fista import DEFAULT_GAP_TOL, check_fractions, lasso_dct_fista
-from lininv.experiments._cells import ci_fields, open_cells, require_keys, stream
+from lininv.experiments._cells import ci_fields, open_cells, require_keys, run_cells, stream
 from lininv.experiments._compressed_sensing28 import LASSO_FRACTIONS
 from lininv.experiments._data28 import (
     N28,
@@ -145,14 +144,6 @@ def _cell(
     out["gan"] = gan
     out["examples"] = {k: v[: s["n_examples"]] for k, v in X_hat.items()}
     return out
-
-
-@single_blas_thread  # one BLAS thread in whichever worker runs it, as in the caller
-def _timed_cell(*args: Any) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    value = to_jsonable(_cell(*args))
-    value["_seconds"] = time.perf_counter() - t0
-    return value
 
 
 def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -297,30 +288,20 @@ def out_of_distribution_28(
                 info = ", ".join(f"{k} {np.mean(v):.3g}" for k, v in cell["errors"].items())
                 sink.update(label=label(job), info=info)
 
-            todo = []
-            for job in jobs:
-                saved = store.get(label(job)) if store is not None else None
-                if saved is None:
-                    todo.append(job)
-                else:
-                    finish(job, saved)
-            with Workers(executor if todo else None, tasks=len(todo)) as workers:
-                tasks = [
-                    (
-                        d.flow,
-                        d.prior,
-                        generator,
-                        *signals[name],
-                        task,
-                        key,
-                        {**settings, "set": OOD_SETS.index(name)},
-                    )
-                    for name, task, key in todo
-                ]
-                for i, cell in imap_unordered(workers, _timed_cell, tasks):
-                    if store is not None:
-                        store.put(label(todo[i]), cell)
-                    finish(todo[i], cell)
+            args = {
+                label(job): (
+                    d.flow,
+                    d.prior,
+                    generator,
+                    *signals[job[0]],
+                    job[1],
+                    job[2],
+                    {**settings, "set": OOD_SETS.index(job[0])},
+                )
+                for job in jobs
+            }
+            by_label = {label(job): job for job in jobs}
+            run_cells(store, args, _cell, executor, lambda key, cell: finish(by_label[key], cell))
     rows = []
     examples: dict[str, Any] = {}
     for job in jobs:
