@@ -59,7 +59,8 @@ Examples
 """
 
 from lininv.experiments._cells import StartKey, Stream
-from lininv.experiments._claims import claims, claims_28
+from lininv.experiments._claims import claims
+from lininv.experiments._claims28 import claims_28
 from lininv.experiments._compressed_sensing import compressed_sensing
 from lininv.experiments._compressed_sensing28 import compressed_sensing_28
 from lininv.experiments._data import DigitsData, centre_mask, digits_data

@@ -122,9 +122,10 @@ from lininv.generators._pretrained import (
     pretrained_command,
     pretrained_recipe,
 )
+from lininv.generators._recipe import DATASETS, Recipe
 from lininv.generators._recovery import CSGMResult, csgm, representation_error
 from lininv.generators._serialization import FORMAT_VERSION, GeneratorFileError, load
-from lininv.generators._training import DATASETS, Recipe, TrainingHistory, train
+from lininv.generators._training import TrainingHistory, train
 
 __all__ = [
     "Generator",

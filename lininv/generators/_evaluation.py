@@ -13,8 +13,9 @@ from lininv._threads import one_blas_thread
 from lininv._validation import check_int, describe
 from lininv.datasets._digits import dequantize
 from lininv.generators._generator import Generator
+from lininv.generators._recipe import Recipe, dataset_info
 from lininv.generators._recovery import representation_error
-from lininv.generators._training import Recipe, dataset_info, train
+from lininv.generators._training import train
 
 __all__ = [
     "EVALUATION",
@@ -54,7 +55,7 @@ EVALUATION_MNIST28 = {
 def evaluation_settings(dataset: str) -> dict[str, Any]:
     """A copy of :data:`EVALUATION` (``"digits"``) or :data:`EVALUATION_MNIST28` (``"mnist28"``)."""
     from lininv._validation import check_choice
-    from lininv.generators._training import DATASETS
+    from lininv.generators._recipe import DATASETS
 
     dataset = check_choice("dataset", dataset, DATASETS)
     return dict(EVALUATION if dataset == "digits" else EVALUATION_MNIST28)

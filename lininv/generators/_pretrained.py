@@ -14,8 +14,9 @@ import numpy as np
 
 from lininv._validation import check_choice, check_int, describe
 from lininv.generators._generator import Generator
+from lininv.generators._recipe import DATASETS, Recipe
 from lininv.generators._serialization import GeneratorFileError, load
-from lininv.generators._training import DATASETS, Recipe, train
+from lininv.generators._training import train
 
 __all__ = [
     "PRETRAINED_KS",
