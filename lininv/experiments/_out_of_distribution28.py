@@ -74,9 +74,6 @@ OOD_SETS = ("photos", "faces")
 #: Default undersampling ratios of the compressed-sensing task.
 OOD_RATIOS = (0.04, 0.16, 0.32, 0.64)
 
-#: The methods of each task.
-_METHODS = {"cs": ("flow", "lasso", "gauss", "gan"), "denoise": ("flow", "bm3d", "gauss", "gan")}
-
 CELL = require_keys("errors", "psnr", "flow_converged")
 
 
